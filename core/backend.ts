@@ -1,0 +1,124 @@
+import type { CreateMode, Op, OpResult, Stat, WatchEventType } from './types.js';
+import type { CorralError } from './errors.js';
+
+/**
+ * The contract between the shared client layer and a store. A backend only stores and
+ * orders; sessions' heartbeats, the watch registry, event dispatch and the ordering
+ * guarantees live in the client (core/client.ts), so both backends behave alike.
+ *
+ * One Backend instance is one client's connection: `cut()`-style faults affect only it.
+ * Errors are thrown as {@link CorralError} subclasses (see core/errors.ts); a lost
+ * connection is a `ConnectionLossError`.
+ */
+export interface Backend {
+  /** `memory` or `redis`, for logs and tests. */
+  readonly kind: string;
+
+  /** Connects; resolves once calls can be made. */
+  open(): Promise<void>;
+  /** Closes this connection (not the sessions: the client closes its session first). */
+  close(): Promise<void>;
+
+  /** Starts a session whose deadline the backend's own clock keeps. */
+  createSession(timeoutMs: number): Promise<{ sessionId: string; zxid: number }>;
+  /**
+   * Heartbeat: moves the session's deadline to backend-now + timeout. Rejects with
+   * SessionExpiredError when the session is gone. Returns the backend's last zxid, so
+   * the client can detect a store that went back in time. If that zxid is behind
+   * `seenZxid` (the highest the client has seen), the backend raises its counter to
+   * `seenZxid` so zxids (and fencing tokens) never go backwards, and still returns the
+   * old value so the client can report the rollback.
+   */
+  touchSession(sessionId: string, seenZxid?: number): Promise<{ zxid: number }>;
+  /**
+   * Ends a session now, deleting its ephemerals in one write (one zxid, in path order;
+   * no zxid is used when it had none). Idempotent.
+   */
+  closeSession(sessionId: string): Promise<void>;
+
+  /** Every write checks `sessionId` first and fails with SessionExpiredError if it is not live. */
+  create(sessionId: string, path: string, data: Uint8Array, mode: CreateMode, ttlMs?: number): Promise<{ path: string; stat: Stat; zxid: number }>;
+  delete(sessionId: string, path: string, version: number): Promise<{ zxid: number }>;
+  setData(sessionId: string, path: string, data: Uint8Array, version: number): Promise<{ stat: Stat; zxid: number }>;
+  /**
+   * All or nothing, one zxid for the whole (an empty multi uses none). Ops see the
+   * effects of earlier ops of the same multi (create a parent then its child). On failure
+   * nothing is applied. After any write, containers left without children (having had
+   * some: cversion > 0) are deleted in the order they were emptied, each as its own write
+   * with its own zxid; a deleted container's parent is then checked the same way.
+   * TTL znodes with no children whose mtime + ttl has passed are deleted by the reaper,
+   * one zxid each, in path order.
+   */
+  multi(sessionId: string, ops: Op[]): Promise<MultiReply>;
+
+  /** Reads return the backend's last zxid at the time of the read (`zxid`). */
+  exists(path: string): Promise<{ stat: Stat | null; zxid: number }>;
+  getData(path: string): Promise<{ data: Buffer; stat: Stat; zxid: number }>;
+  getChildren(path: string, page?: ChildrenPage): Promise<{ children: string[]; stat: Stat; next?: string; zxid: number }>;
+  /** Resolves once every write acknowledged before the call is visible to this connection. */
+  sync(path: string): Promise<{ zxid: number }>;
+
+  /**
+   * Declares (on = true) or withdraws interest in events. The client calls this before
+   * the read that arms a watch, so no event can fall between the read and the interest.
+   * Calls are reference-counted by the client: the backend sees one `on` per (path, kind).
+   */
+  setInterest(path: string, kind: InterestKind, on: boolean): Promise<void>;
+  /** Registers the single listener for events this connection has interest in. */
+  onEvent(listener: (ev: BackendEvent) => void): void;
+  /**
+   * Resolves once every event with zxid ≤ `zxid` that matches this connection's interests
+   * has been passed to the event listener. The client calls it before handing out a read
+   * result, so watch events always come before the reads that reflect them.
+   */
+  flushEvents(zxid: number): Promise<void>;
+  /**
+   * Raw events with zxid > `zxid`, oldest first, for catching up after a reconnect; null
+   * when the bounded change log no longer reaches back that far.
+   */
+  changesSince(zxid: number): Promise<BackendEvent[] | null>;
+  /** Registers the single listener for link changes (true = connected, false = lost). */
+  onLink(listener: (up: boolean) => void): void;
+}
+
+/**
+ * What a watch asks the backend for:
+ * - `node`: created / deleted / dataChanged of exactly this path;
+ * - `children`: childrenChanged and deleted of exactly this path;
+ * - `recursive`: created / deleted / dataChanged of this path and every path below it.
+ */
+export type InterestKind = 'node' | 'children' | 'recursive';
+
+/**
+ * A change as the backend records it. A create yields `created` for the node and
+ * `childrenChanged` for its parent; a delete yields `deleted` and `childrenChanged` for
+ * the parent; a setData yields `dataChanged`. Events of one write share its zxid.
+ */
+export interface BackendEvent {
+  type: WatchEventType;
+  path: string;
+  zxid: number;
+}
+
+export interface ChildrenPage {
+  /** Only children sorting after this name. */
+  after?: string;
+  /** At most this many children; `next` is set on the reply when more follow. */
+  limit?: number;
+}
+
+export type MultiReply =
+  | { ok: true; results: OpResult[]; zxid: number }
+  | { ok: false; failedIndex: number; error: CorralError };
+
+/** True if a backend event matches an interest (shared by backends and the client). */
+export function eventMatches(ev: BackendEvent, path: string, kind: InterestKind): boolean {
+  switch (kind) {
+    case 'node':
+      return ev.path === path && ev.type !== 'childrenChanged';
+    case 'children':
+      return ev.path === path && (ev.type === 'childrenChanged' || ev.type === 'deleted');
+    case 'recursive':
+      return ev.type !== 'childrenChanged' && (path === '/' || ev.path === path || (ev.path.startsWith(path) && ev.path.charCodeAt(path.length) === 47));
+  }
+}

@@ -1,0 +1,582 @@
+import { EventEmitter } from 'node:events';
+import type { Backend, BackendEvent, InterestKind } from './backend.js';
+import { eventMatches } from './backend.js';
+import {
+  BadArgumentsError, ClientClosedError, ConnectionLossError, CorralError, RolledBackError,
+  SessionExpiredError, StoreRolledBackError, SystemError, TimeoutError,
+} from './errors.js';
+import { Interests } from './interests.js';
+import type { Logger } from './logger.js';
+import type { OpInput } from './ops.js';
+import { validatePath } from './path.js';
+import type { CreateMode, Data, GetChildrenResult, GetDataResult, OpResult, SessionState, Stat, WatchEvent } from './types.js';
+import { checkCreate, checkOp, checkOptions, checkPositiveInt, checkVersion, toBytes } from './validate.js';
+import { WatchRegistry, type OneShotKind, type Watcher } from './watch-registry.js';
+import { WatchStream } from './watch-stream.js';
+
+/** `true` delivers to the client's `watch` event; a function is called once with the event. */
+export type WatchOption = boolean | ((ev: WatchEvent) => void);
+
+export interface ClientSettings {
+  namespace: string;
+  sessionTimeoutMs: number;
+  maxDataBytes: number;
+  logger: Logger;
+}
+
+/** Properties added to the error a failed `multi` throws. */
+export interface MultiFailure {
+  /** Index of the op that failed. */
+  opIndex: number;
+  /** One entry per op: the failing op's error, RolledBackError for the others. */
+  opResults: CorralError[];
+}
+
+export interface ClientEvents {
+  state: [SessionState];
+  watch: [WatchEvent];
+  rolledBack: [StoreRolledBackError];
+}
+
+/**
+ * A session with the znode service. Get one with `connect()`.
+ *
+ * Ops complete in the order they were issued; a watch event is always delivered before
+ * any read result that reflects the change behind it. While the link is down ops fail
+ * fast with ConnectionLossError (retryable); once the session has expired every op fails
+ * with SessionExpiredError and a new client is needed, as in ZooKeeper.
+ */
+export class Client extends EventEmitter<ClientEvents> {
+  /** The session id, as the backend knows it (the `ephemeralOwner` of this client's ephemerals). */
+  sessionId = '';
+  private currentState: SessionState | 'connecting' = 'connecting';
+  private readonly registry = new WatchRegistry();
+  private readonly interests: Interests;
+  private readonly streams = new Set<WatchStream>();
+  private readonly arming = new Map<WatchStream, BackendEvent[]>();
+  private tail: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private lastContact = 0;
+  /** Highest zxid seen in any reply: the store must never be behind it. */
+  private seenZxid = 0;
+  /** Every event with zxid ≤ this has been received (what catch-up starts from). */
+  private safeZxid = 0;
+  private recovering: BackendEvent[] | null = null;
+  private beating = false;
+  private closing: Promise<void> | null = null;
+  private readonly defaultWatcher: Watcher = (ev) => this.emit('watch', ev);
+
+  constructor(readonly backend: Backend, readonly settings: ClientSettings) {
+    super();
+    this.interests = new Interests(backend, (err) => this.settings.logger.warn({ err }, 'withdrawing watch interest failed'));
+    backend.onEvent((ev) => this.receive(ev));
+    backend.onLink((up) => (up ? this.onLinkUp() : this.suspend()));
+  }
+
+  /** The session's state now. */
+  get state(): SessionState | 'connecting' {
+    return this.currentState;
+  }
+
+  /** The session timeout the backend enforces. */
+  get sessionTimeoutMs(): number {
+    return this.settings.sessionTimeoutMs;
+  }
+
+  /** @internal Called by connect(): opens the backend and starts the session. */
+  async start(): Promise<void> {
+    await this.backend.open();
+    const { sessionId, zxid } = await this.backend.createSession(this.settings.sessionTimeoutMs);
+    this.sessionId = sessionId;
+    this.seenZxid = this.safeZxid = zxid;
+    this.lastContact = performance.now();
+    this.setState('connected');
+    this.scheduleBeat();
+  }
+
+  // ---- writes -------------------------------------------------------------------------
+
+  /**
+   * Creates a znode; returns its path (with the 10-digit suffix for sequential modes).
+   * @example await zk.create('/app/tasks/task-', '{"n":1}', { mode: 'persistent_sequential' })
+   */
+  create(path: string, data?: Data, options?: { mode?: CreateMode; ttlMs?: number }): Promise<string> {
+    return this.createWithStat(path, data, options).then((r) => r.path);
+  }
+
+  /** Like `create`, also returning the new znode's Stat (its czxid is a fencing token). */
+  createWithStat(path: string, data?: Data, options?: { mode?: CreateMode; ttlMs?: number }): Promise<{ path: string; stat: Stat }> {
+    return this.call(async () => {
+      const o = checkOptions<{ mode: CreateMode; ttlMs: number }>(options, 'create');
+      const c = checkCreate(path, data, o, this.settings.maxDataBytes);
+      const r = await this.backend.create(this.sessionId, c.path, c.data, c.mode, c.ttlMs);
+      this.saw(r.zxid);
+      return { path: r.path, stat: r.stat };
+    });
+  }
+
+  /** Deletes a znode if its version matches (`-1`, the default, matches any). */
+  delete(path: string, version = -1): Promise<void> {
+    return this.call(async () => {
+      validatePath(path);
+      const v = checkVersion(version, path);
+      const r = await this.backend.delete(this.sessionId, path, v);
+      this.saw(r.zxid);
+    });
+  }
+
+  /** Replaces a znode's data if its version matches; returns the new Stat. */
+  setData(path: string, data: Data, version = -1): Promise<Stat> {
+    return this.call(async () => {
+      validatePath(path);
+      const bytes = toBytes(data, this.settings.maxDataBytes, path);
+      const v = checkVersion(version, path);
+      const r = await this.backend.setData(this.sessionId, path, bytes, v);
+      this.saw(r.zxid);
+      return r.stat;
+    });
+  }
+
+  /**
+   * Runs ops as one all-or-nothing write. On failure it throws the failing op's error,
+   * with `opIndex` and `opResults` (see {@link MultiFailure}).
+   * @example await zk.multi([op.check('/cfg', 3), op.setData('/cfg', 'v2'), op.create('/log/e-', 'x', { mode: 'persistent_sequential' })])
+   */
+  multi(ops: readonly OpInput[]): Promise<OpResult[]> {
+    return this.call(async () => {
+      if (!Array.isArray(ops)) throw new BadArgumentsError(`Expected multi ops to be an array, got ${ops === null ? 'null' : typeof ops}`);
+      const checked = ops.map((o) => checkOp(o, this.settings.maxDataBytes));
+      const reply = await this.backend.multi(this.sessionId, checked);
+      if (reply.ok) {
+        this.saw(reply.zxid);
+        return reply.results;
+      }
+      const err = reply.error;
+      if (err instanceof SessionExpiredError) throw err;
+      const opResults = checked.map((o, i) => (i === reply.failedIndex ? err : new RolledBackError(o.path)));
+      throw Object.assign(err, { opIndex: reply.failedIndex, opResults } satisfies MultiFailure);
+    });
+  }
+
+  // ---- reads --------------------------------------------------------------------------
+
+  /**
+   * The znode's Stat, or null if it does not exist. A watch set here fires on the
+   * znode's creation, data change or deletion.
+   */
+  exists(path: string, options?: { watch?: WatchOption }): Promise<Stat | null> {
+    return this.call(async () => {
+      validatePath(path);
+      const watcher = this.watcherOf(options);
+      const mark = await this.prepare(path, 'node', watcher);
+      try {
+        const r = await this.backend.exists(path);
+        this.saw(r.zxid);
+        if (watcher) this.arm('data', path, watcher, r.zxid, mark);
+        await this.flush(r.zxid);
+        return r.stat;
+      } catch (err) {
+        if (watcher) this.interests.release(path, 'node');
+        throw err;
+      }
+    });
+  }
+
+  /** The znode's data and Stat. A watch set here fires on data change or deletion. */
+  getData(path: string, options?: { watch?: WatchOption }): Promise<GetDataResult> {
+    return this.call(async () => {
+      validatePath(path);
+      const watcher = this.watcherOf(options);
+      const mark = await this.prepare(path, 'node', watcher);
+      try {
+        const r = await this.backend.getData(path);
+        this.saw(r.zxid);
+        if (watcher) this.arm('data', path, watcher, r.zxid, mark);
+        await this.flush(r.zxid);
+        return { data: r.data, stat: r.stat };
+      } catch (err) {
+        if (watcher) this.interests.release(path, 'node');
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * The znode's child names, sorted, and its Stat. A watch set here fires when a child is
+   * created or deleted, or the znode itself is deleted. Pass `limit` (and `after`, the
+   * previous page's `next`) to page through very large child lists.
+   */
+  getChildren(path: string, options?: { watch?: WatchOption; limit?: number; after?: string }): Promise<GetChildrenResult> {
+    return this.call(async () => {
+      validatePath(path);
+      const o = checkOptions<{ watch: WatchOption; limit: number; after: string }>(options, 'getChildren');
+      const page = o.limit !== undefined || o.after !== undefined
+        ? { limit: o.limit === undefined ? undefined : checkPositiveInt(o.limit, 'limit'), after: checkAfter(o.after) }
+        : undefined;
+      const watcher = this.watcherOf(options);
+      const mark = await this.prepare(path, 'children', watcher);
+      try {
+        const r = await this.backend.getChildren(path, page);
+        this.saw(r.zxid);
+        if (watcher) this.arm('child', path, watcher, r.zxid, mark);
+        await this.flush(r.zxid);
+        return r.next === undefined ? { children: r.children, stat: r.stat } : { children: r.children, stat: r.stat, next: r.next };
+      } catch (err) {
+        if (watcher) this.interests.release(path, 'children');
+        throw err;
+      }
+    });
+  }
+
+  /** Waits until every write acknowledged before this call is visible to this client. */
+  sync(path = '/'): Promise<void> {
+    return this.call(async () => {
+      validatePath(path);
+      const r = await this.backend.sync(path);
+      this.saw(r.zxid);
+      await this.flush(r.zxid);
+    });
+  }
+
+  /**
+   * A persistent watch: every change to `path` (and with `recursive`, to every znode below
+   * it) from the moment of the call on, as an async iterator. Non-recursive watches report
+   * created / deleted / dataChanged / childrenChanged of the path; recursive ones report
+   * created / deleted / dataChanged of the subtree (never childrenChanged), as ZooKeeper 3.6+.
+   *
+   * @example
+   * for await (const ev of zk.watch('/app/config', { recursive: true })) reload(ev.path);
+   */
+  watch(path: string, options?: { recursive?: boolean }): WatchStream {
+    this.usable();
+    validatePath(path);
+    const o = checkOptions<{ recursive: boolean }>(options, 'watch');
+    if (o.recursive !== undefined && typeof o.recursive !== 'boolean') throw new BadArgumentsError('Expected `recursive` to be a boolean');
+    const recursive = o.recursive === true;
+    const start = this.seenZxid;
+    return new WatchStream(path, recursive, (s) => this.armStream(s, start), (s) => this.dropStream(s));
+  }
+
+  /** Resolves when the session is connected (now or after a reconnect); rejects on expiry, close or timeout. */
+  whenConnected(timeoutMs = this.settings.sessionTimeoutMs): Promise<void> {
+    if (this.currentState === 'connected' || this.currentState === 'reconnected') return Promise.resolve();
+    if (this.currentState === 'expired') return Promise.reject(new SessionExpiredError());
+    if (this.currentState === 'closed') return Promise.reject(new ClientClosedError());
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new TimeoutError(`Not reconnected within ${timeoutMs} ms`)), timeoutMs);
+      const onState = (s: SessionState) => {
+        if (s === 'reconnected' || s === 'connected') done();
+        else if (s === 'expired') done(new SessionExpiredError());
+        else if (s === 'closed') done(new ClientClosedError());
+      };
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        this.off('state', onState);
+        if (err) reject(err); else resolve();
+      };
+      this.on('state', onState);
+    });
+  }
+
+  /** Ends the session (its ephemerals go) and the connection. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- internals: op plumbing ------------------------------------------------------
+
+  /** Runs an op and hands out its result only after every earlier op's result (issue order). */
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    let p: Promise<T>;
+    try {
+      this.usable();
+      p = fn().catch((err) => {
+        throw this.failed(err);
+      });
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    const prev = this.tail;
+    const out = prev.then(() => p);
+    this.tail = out.then(noop, noop);
+    return out;
+  }
+
+  private usable(): void {
+    switch (this.currentState) {
+      case 'closed': throw new ClientClosedError();
+      case 'expired': throw new SessionExpiredError();
+      case 'suspended': throw new ConnectionLossError('Connection lost; the session is suspended until it reconnects');
+      case 'connecting': throw new ConnectionLossError('Not connected yet');
+      default:
+        if (this.closing) throw new ClientClosedError();
+        if (this.recovering) throw new ConnectionLossError('Reconnecting; catching up on missed events');
+    }
+  }
+
+  private failed(err: unknown): unknown {
+    if (err instanceof SessionExpiredError) {
+      this.expire();
+      return err;
+    }
+    if (err instanceof ConnectionLossError) {
+      this.suspend();
+      return err;
+    }
+    if (err instanceof CorralError) return err;
+    return new SystemError(`Backend failure: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+
+  private saw(zxid: number): void {
+    if (zxid > this.seenZxid) this.seenZxid = zxid;
+  }
+
+  private async flush(zxid: number): Promise<void> {
+    if (this.interests.size > 0 && zxid > this.safeZxid) {
+      await this.backend.flushEvents(zxid);
+      if (zxid > this.safeZxid) this.safeZxid = zxid;
+    }
+  }
+
+  // ---- internals: watches ----------------------------------------------------------
+
+  private watcherOf(options: unknown): Watcher | undefined {
+    const o = checkOptions<{ watch: WatchOption }>(options, 'read');
+    if (o.watch === undefined || o.watch === false) return undefined;
+    if (o.watch === true) return this.defaultWatcher;
+    if (typeof o.watch === 'function') return o.watch as Watcher;
+    throw new BadArgumentsError(`Expected \`watch\` to be a boolean or a function, got ${typeof o.watch}`);
+  }
+
+  /** Declares interest before the read, so no event can slip between the read and the watch. */
+  private async prepare(path: string, kind: InterestKind, watcher: Watcher | undefined): Promise<number> {
+    if (!watcher) return 0;
+    const mark = this.registry.mark;
+    await this.interests.acquire(path, kind);
+    return mark;
+  }
+
+  private arm(kind: OneShotKind, path: string, watcher: Watcher, zxid: number, mark: number): void {
+    const r = this.registry.add(kind, path, watcher, zxid, mark);
+    const interest: InterestKind = kind === 'data' ? 'node' : 'children';
+    if (!r.added || r.firedBy) this.interests.release(path, interest);
+    if (r.firedBy) this.deliver(watcher, r.firedBy);
+  }
+
+  private receive(ev: BackendEvent): void {
+    if (this.currentState === 'closed' || this.currentState === 'expired') return;
+    if (this.recovering) {
+      this.recovering.push(ev);
+      return;
+    }
+    this.dispatch(ev);
+  }
+
+  private dispatch(ev: BackendEvent): void {
+    if (ev.zxid > this.safeZxid) this.safeZxid = ev.zxid;
+    this.saw(ev.zxid);
+    const { fired, released } = this.registry.trigger(ev);
+    for (const [path, kind] of released) this.interests.release(path, kind === 'data' ? 'node' : 'children');
+    const event: WatchEvent = { type: ev.type, path: ev.path, zxid: ev.zxid };
+    for (const w of fired) this.deliver(w, event);
+    for (const s of this.streams) {
+      if (!streamWants(s, ev)) continue;
+      const pending = this.arming.get(s);
+      if (pending) pending.push(ev); else s.offer({ ...event });
+    }
+  }
+
+  /** Calls a watcher so that a throwing or async one cannot break delivery to the others. */
+  private deliver(w: Watcher, ev: WatchEvent): void {
+    try {
+      const r = w(ev) as unknown;
+      if (r instanceof Promise) r.catch((err) => this.settings.logger.error({ err, path: ev.path }, 'watcher rejected'));
+    } catch (err) {
+      this.settings.logger.error({ err, path: ev.path }, 'watcher threw');
+    }
+  }
+
+  private async armStream(s: WatchStream, start: number): Promise<void> {
+    s.startAt(start);
+    this.streams.add(s);
+    this.arming.set(s, []);
+    const kinds: InterestKind[] = s.recursive ? ['recursive'] : ['node', 'children'];
+    try {
+      await Promise.all(kinds.map((k) => this.interests.acquire(s.path, k)));
+      const missed = await this.backend.changesSince(start);
+      if (missed === null) s.offer({ type: 'dataChanged', path: s.path, zxid: start, resync: true });
+      else for (const ev of missed) if (streamWants(s, ev)) s.offer({ type: ev.type, path: ev.path, zxid: ev.zxid });
+    } finally {
+      const pending = this.arming.get(s) ?? [];
+      this.arming.delete(s);
+      for (const ev of pending) s.offer({ type: ev.type, path: ev.path, zxid: ev.zxid });
+    }
+  }
+
+  private dropStream(s: WatchStream): void {
+    if (!this.streams.delete(s)) return;
+    this.arming.delete(s);
+    if (this.currentState === 'closed' || this.currentState === 'expired') return;
+    for (const k of s.recursive ? (['recursive'] as const) : (['node', 'children'] as const)) this.interests.release(s.path, k);
+  }
+
+  // ---- internals: session ------------------------------------------------------------
+
+  private setState(s: SessionState): void {
+    if (this.currentState === s) return;
+    this.currentState = s;
+    this.settings.logger.debug({ sessionId: this.sessionId, state: s }, 'session state');
+    this.emit('state', s);
+  }
+
+  private scheduleBeat(): void {
+    if (this.timer) clearTimeout(this.timer);
+    const t = this.settings.sessionTimeoutMs;
+    // Heartbeat at a third of the timeout; while suspended, retry often so a short outage ends quickly.
+    const delay = this.currentState === 'suspended' ? Math.min(Math.floor(t / 10), 200) : Math.floor(t / 3);
+    this.timer = setTimeout(() => void this.beat(), Math.max(delay, 5));
+    this.timer.unref();
+  }
+
+  private async beat(): Promise<void> {
+    if (this.beating || this.currentState === 'closed' || this.currentState === 'expired' || this.closing) return;
+    this.beating = true;
+    try {
+      const { zxid } = await this.backend.touchSession(this.sessionId, this.seenZxid);
+      this.lastContact = performance.now();
+      if (zxid < this.seenZxid) this.reportRollback(zxid);
+      this.saw(zxid);
+      if (this.currentState === 'suspended') await this.recover();
+    } catch (err) {
+      if (err instanceof SessionExpiredError) this.expire();
+      else {
+        this.suspend();
+        if (performance.now() - this.lastContact >= this.settings.sessionTimeoutMs) this.expire();
+      }
+    } finally {
+      this.beating = false;
+      if (this.alive) this.scheduleBeat();
+    }
+  }
+
+  private get alive(): boolean {
+    const s: string = this.currentState;
+    return s !== 'closed' && s !== 'expired' && !this.closing;
+  }
+
+  private suspend(): void {
+    if (this.currentState !== 'connected' && this.currentState !== 'reconnected') return;
+    this.setState('suspended');
+    this.scheduleBeat();
+  }
+
+  private onLinkUp(): void {
+    if (this.currentState === 'suspended') {
+      if (this.timer) clearTimeout(this.timer);
+      void this.beat();
+    }
+  }
+
+  /** Same session, link back: fire every watch whose node changed meanwhile, keep the rest. */
+  private async recover(): Promise<void> {
+    this.recovering = [];
+    try {
+      if (this.registry.size > 0 || this.streams.size > 0) {
+        const missed = await this.backend.changesSince(this.safeZxid);
+        if (missed) for (const ev of missed) this.dispatch(ev);
+        else await this.recheckWatches();
+      }
+    } catch (err) {
+      // Still unreachable: stay suspended and try again on the next beat.
+      const held = this.recovering;
+      this.recovering = null;
+      for (const ev of held) this.dispatch(ev);
+      if (err instanceof SessionExpiredError) this.expire();
+      return;
+    }
+    const held = this.recovering;
+    this.recovering = null;
+    for (const ev of held) this.dispatch(ev);
+    this.setState('reconnected');
+    this.currentState = 'connected';
+  }
+
+  /** The change log no longer reaches back: compare each watched znode with what the watch saw. */
+  private async recheckWatches(): Promise<void> {
+    for (const w of this.registry.armed()) {
+      const { stat, zxid } = await this.backend.exists(w.path);
+      this.saw(zxid);
+      let type: WatchEvent['type'] | null = null;
+      if (w.kind === 'data') {
+        if (!stat) type = 'deleted';
+        else if (stat.czxid > w.zxid) type = 'created';
+        else if (stat.mzxid > w.zxid) type = 'dataChanged';
+      } else if (!stat) type = 'deleted';
+      else if (stat.pzxid > w.zxid) type = 'childrenChanged';
+      if (!type) continue;
+      const ev: WatchEvent = { type, path: w.path, zxid, resync: true };
+      for (const watcher of this.registry.takeAll(w.kind, w.path)) {
+        this.interests.release(w.path, w.kind === 'data' ? 'node' : 'children');
+        this.deliver(watcher, ev);
+      }
+    }
+    for (const s of this.streams) s.offer({ type: 'dataChanged', path: s.path, zxid: this.seenZxid, resync: true });
+  }
+
+  private reportRollback(serverZxid: number): void {
+    const err = new StoreRolledBackError(this.seenZxid, serverZxid);
+    this.settings.logger.error({ err, sessionId: this.sessionId }, 'STORE ROLLED BACK: acknowledged writes were lost by the backend');
+    this.emit('rolledBack', err);
+  }
+
+  private expire(): void {
+    if (this.currentState === 'expired' || this.currentState === 'closed') return;
+    if (this.timer) clearTimeout(this.timer);
+    this.setState('expired');
+    this.endWatches(new SessionExpiredError());
+    // Best effort: if the backend can still be reached, make sure its ephemerals go now.
+    this.backend.closeSession(this.sessionId).catch(noop);
+  }
+
+  private endWatches(err?: unknown): void {
+    this.registry.clear();
+    this.interests.clear();
+    for (const s of [...this.streams]) (err ? s.fail(err) : s.close());
+    this.streams.clear();
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    await this.tail.catch(noop);
+    const steps: Array<() => Promise<void>> = [];
+    if (this.currentState !== 'expired' && this.sessionId) steps.push(() => this.backend.closeSession(this.sessionId));
+    steps.push(() => this.backend.close());
+    // Each step on its own: a failed session close must not leave the connection open.
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (err) {
+        this.settings.logger.debug({ err }, 'close step failed');
+      }
+    }
+    this.endWatches();
+    this.setState('closed');
+  }
+}
+
+function streamWants(s: WatchStream, ev: BackendEvent): boolean {
+  return s.recursive ? eventMatches(ev, s.path, 'recursive') : eventMatches(ev, s.path, 'node') || eventMatches(ev, s.path, 'children');
+}
+
+function checkAfter(after: unknown): string | undefined {
+  if (after === undefined) return undefined;
+  if (typeof after !== 'string') throw new BadArgumentsError('Expected `after` to be a child name (string)');
+  return after;
+}
+
+function noop(): void {}

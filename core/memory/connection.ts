@@ -1,0 +1,192 @@
+import { ConnectionLossError, NoNodeError } from '../errors.js';
+import { eventMatches, type Backend, type BackendEvent, type ChildrenPage, type InterestKind, type MultiReply } from '../backend.js';
+import type { CreateMode, Op, Stat } from '../types.js';
+import type { MemoryStore } from './store.js';
+import { sortedChildren, statOf } from './znode.js';
+
+/**
+ * One client's connection to a {@link MemoryStore}. It behaves like a network link so the
+ * client's session logic is exercised on the embedded backend too: {@link cut} makes
+ * every call fail with ConnectionLossError and drops events until {@link heal}.
+ *
+ * Events are queued and handed to the client in a microtask (never inside another
+ * client's call stack); `flushEvents` drains the queue first, which gives the ordering
+ * guarantee "watch event before the read that reflects it".
+ */
+export class MemoryBackend implements Backend {
+  readonly kind = 'memory';
+  private readonly interests = new Map<string, Set<InterestKind>>();
+  private readonly queue: BackendEvent[] = [];
+  private eventListener: (ev: BackendEvent) => void = () => undefined;
+  private linkListener: (up: boolean) => void = () => undefined;
+  private detach: (() => void) | null = null;
+  private isCut = false;
+  private draining = false;
+
+  constructor(readonly store: MemoryStore) {}
+
+  async open(): Promise<void> {
+    this.detach ??= this.store.attach((events) => this.receive(events));
+  }
+
+  async close(): Promise<void> {
+    this.detach?.();
+    this.detach = null;
+    this.queue.length = 0;
+  }
+
+  /** Simulates a network partition between this client and the store. */
+  cut(): void {
+    if (this.isCut) return;
+    this.isCut = true;
+    this.queue.length = 0;
+    this.linkListener(false);
+  }
+
+  /** Ends a simulated partition. */
+  heal(): void {
+    if (!this.isCut) return;
+    this.isCut = false;
+    this.linkListener(true);
+  }
+
+  get isConnected(): boolean {
+    return !this.isCut && this.detach !== null;
+  }
+
+  async createSession(timeoutMs: number): Promise<{ sessionId: string; zxid: number }> {
+    this.check();
+    return { sessionId: this.store.createSession(timeoutMs), zxid: this.store.lastZxid };
+  }
+
+  async touchSession(sessionId: string, _seenZxid?: number): Promise<{ zxid: number }> {
+    this.check();
+    this.store.touchSession(sessionId);
+    return { zxid: this.store.lastZxid };
+  }
+
+  async closeSession(sessionId: string): Promise<void> {
+    this.check();
+    this.store.closeSession(sessionId);
+  }
+
+  async create(sessionId: string, path: string, data: Uint8Array, mode: CreateMode, ttlMs?: number): Promise<{ path: string; stat: Stat; zxid: number }> {
+    this.check();
+    return this.store.create(sessionId, path, Buffer.from(data), mode, ttlMs ?? 0);
+  }
+
+  async delete(sessionId: string, path: string, version: number): Promise<{ zxid: number }> {
+    this.check();
+    return { zxid: this.store.delete(sessionId, path, version) };
+  }
+
+  async setData(sessionId: string, path: string, data: Uint8Array, version: number): Promise<{ stat: Stat; zxid: number }> {
+    this.check();
+    return this.store.setData(sessionId, path, Buffer.from(data), version);
+  }
+
+  async multi(sessionId: string, ops: Op[]): Promise<MultiReply> {
+    this.check();
+    return this.store.multi(sessionId, ops);
+  }
+
+  async exists(path: string): Promise<{ stat: Stat | null; zxid: number }> {
+    this.check();
+    const n = this.store.get(path);
+    return { stat: n ? statOf(n) : null, zxid: this.store.lastZxid };
+  }
+
+  async getData(path: string): Promise<{ data: Buffer; stat: Stat; zxid: number }> {
+    this.check();
+    const n = this.store.get(path);
+    if (!n) throw new NoNodeError(path);
+    return { data: Buffer.from(n.data), stat: statOf(n), zxid: this.store.lastZxid };
+  }
+
+  async getChildren(path: string, page?: ChildrenPage): Promise<{ children: string[]; stat: Stat; next?: string; zxid: number }> {
+    this.check();
+    const n = this.store.get(path);
+    if (!n) throw new NoNodeError(path);
+    let all = sortedChildren(n);
+    if (page?.after !== undefined) {
+      const after = page.after;
+      let lo = 0;
+      let hi = all.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (all[mid] <= after) lo = mid + 1; else hi = mid;
+      }
+      all = all.slice(lo);
+    }
+    if (page?.limit !== undefined && all.length > page.limit) {
+      const children = all.slice(0, page.limit);
+      return { children, stat: statOf(n), next: children[children.length - 1], zxid: this.store.lastZxid };
+    }
+    return { children: page ? all : [...all], stat: statOf(n), zxid: this.store.lastZxid };
+  }
+
+  async sync(_path: string): Promise<{ zxid: number }> {
+    this.check();
+    return { zxid: this.store.lastZxid };
+  }
+
+  async setInterest(path: string, kind: InterestKind, on: boolean): Promise<void> {
+    let kinds = this.interests.get(path);
+    if (on) {
+      if (!kinds) this.interests.set(path, (kinds = new Set()));
+      kinds.add(kind);
+    } else if (kinds) {
+      kinds.delete(kind);
+      if (kinds.size === 0) this.interests.delete(path);
+    }
+  }
+
+  onEvent(listener: (ev: BackendEvent) => void): void {
+    this.eventListener = listener;
+  }
+
+  async flushEvents(_zxid: number): Promise<void> {
+    this.drain();
+  }
+
+  async changesSince(zxid: number): Promise<BackendEvent[] | null> {
+    this.check();
+    const all = this.store.changesSince(zxid);
+    return all && all.filter((e) => this.wants(e));
+  }
+
+  onLink(listener: (up: boolean) => void): void {
+    this.linkListener = listener;
+  }
+
+  private receive(events: BackendEvent[]): void {
+    if (this.isCut || this.interests.size === 0) return;
+    for (const e of events) if (this.wants(e)) this.queue.push(e);
+    if (this.queue.length > 0 && !this.draining) {
+      this.draining = true;
+      queueMicrotask(() => this.drain());
+    }
+  }
+
+  private drain(): void {
+    this.draining = false;
+    while (this.queue.length > 0) this.eventListener(this.queue.shift()!);
+  }
+
+  private wants(e: BackendEvent): boolean {
+    // Interest is checked on the event's own path and, for recursive watches, its ancestors.
+    let p = e.path;
+    for (;;) {
+      const kinds = this.interests.get(p);
+      if (kinds) for (const k of kinds) if (eventMatches(e, p, k)) return true;
+      if (p === '/') return false;
+      const i = p.lastIndexOf('/');
+      p = i <= 0 ? '/' : p.slice(0, i);
+    }
+  }
+
+  private check(): void {
+    if (this.isCut) throw new ConnectionLossError('Connection to the memory store is cut');
+    if (!this.detach) throw new ConnectionLossError('Memory backend is not open');
+  }
+}

@@ -1,0 +1,25 @@
+import type { CheckOp, CreateMode, Data, DeleteOp, SetDataOp } from './types.js';
+
+/**
+ * Builders for `multi` ops. Data is encoded and checked when `multi` runs.
+ *
+ * @example
+ * await zk.multi([op.create('/jobs/a', 'x'), op.delete('/queue/a', 3)]);
+ */
+export const op = {
+  create(path: string, data?: Data, options: { mode?: CreateMode; ttlMs?: number } = {}) {
+    return { type: 'create' as const, path, data: data ?? new Uint8Array(0), mode: options.mode ?? 'persistent', ttlMs: options.ttlMs };
+  },
+  delete(path: string, version = -1): DeleteOp {
+    return { type: 'delete', path, version };
+  },
+  setData(path: string, data: Data, version = -1): Omit<SetDataOp, 'data'> & { data: Data } {
+    return { type: 'setData', path, data, version };
+  },
+  check(path: string, version = -1): CheckOp {
+    return { type: 'check', path, version };
+  },
+};
+
+/** What `multi` accepts: the builders' output (data may still be a string). */
+export type OpInput = ReturnType<(typeof op)[keyof typeof op]>;

@@ -1,0 +1,113 @@
+import type { BackendEvent } from './backend.js';
+import type { WatchEvent } from './types.js';
+
+/** A one-shot watcher: called once with the event that triggered it. */
+export type Watcher = (ev: WatchEvent) => void;
+/** `data` watches come from exists/getData, `child` watches from getChildren. */
+export type OneShotKind = 'data' | 'child';
+
+/** How many recent events are kept to catch those that overtook the read that armed a watch. */
+const RECENT = 4096;
+
+/**
+ * The client's one-shot watches, ZooKeeper-style: per path, one set of data watchers and
+ * one of child watchers; a watcher set twice on one path fires once per event. Each
+ * registration remembers the zxid of the read that armed it, and fires only for a later
+ * write: events older than the read are already reflected in what the user read.
+ */
+export class WatchRegistry {
+  private readonly data = new Map<string, Map<Watcher, number>>();
+  private readonly child = new Map<string, Map<Watcher, number>>();
+  private readonly recent: BackendEvent[] = [];
+  private received = 0;
+
+  /** Count of events received so far; take it before the read that arms a watch. */
+  get mark(): number {
+    return this.received;
+  }
+
+  /** Records a received event and returns the watchers it fires (each once), removing them. */
+  trigger(ev: BackendEvent): { fired: Watcher[]; released: Array<[string, OneShotKind]> } {
+    this.recent.push(ev);
+    if (this.recent.length > RECENT) this.recent.shift();
+    this.received++;
+    const fired = new Set<Watcher>();
+    const released: Array<[string, OneShotKind]> = [];
+    if (ev.type !== 'childrenChanged') this.take(this.data, ev, fired, released, 'data');
+    if (ev.type === 'childrenChanged' || ev.type === 'deleted') this.take(this.child, ev, fired, released, 'child');
+    return { fired: [...fired], released };
+  }
+
+  /**
+   * Registers a watcher armed by a read at `zxid`. Returns the event that already fires it
+   * (one that overtook the read's reply), or undefined when it is armed and waiting.
+   * Returns `added: false` when this watcher was already set on that path and kind.
+   */
+  add(kind: OneShotKind, path: string, watcher: Watcher, zxid: number, mark: number): { added: boolean; firedBy?: WatchEvent } {
+    const map = kind === 'data' ? this.data : this.child;
+    const missed = this.received - mark;
+    const from = this.recent.length - missed;
+    if (from < 0) {
+      // More events arrived during the read than we keep: fire rather than risk a silent loss.
+      return { added: true, firedBy: { type: kind === 'data' ? 'dataChanged' : 'childrenChanged', path, zxid, resync: true } };
+    }
+    for (let i = from; i < this.recent.length; i++) {
+      const ev = this.recent[i];
+      if (ev.zxid > zxid && ev.path === path && firesKind(ev, kind)) return { added: true, firedBy: ev };
+    }
+    let watchers = map.get(path);
+    if (!watchers) map.set(path, (watchers = new Map()));
+    const had = watchers.get(watcher);
+    if (had !== undefined) {
+      watchers.set(watcher, Math.min(had, zxid));
+      return { added: false };
+    }
+    watchers.set(watcher, zxid);
+    return { added: true };
+  }
+
+  /** Every armed watch, for the check after a reconnect when the change log fell short. */
+  armed(): Array<{ kind: OneShotKind; path: string; zxid: number }> {
+    const out: Array<{ kind: OneShotKind; path: string; zxid: number }> = [];
+    for (const [path, w] of this.data) out.push({ kind: 'data', path, zxid: Math.min(...w.values()) });
+    for (const [path, w] of this.child) out.push({ kind: 'child', path, zxid: Math.min(...w.values()) });
+    return out;
+  }
+
+  /** Removes and returns every watcher on a path and kind (used to fire them all at once). */
+  takeAll(kind: OneShotKind, path: string): Watcher[] {
+    const map = kind === 'data' ? this.data : this.child;
+    const w = map.get(path);
+    map.delete(path);
+    return w ? [...w.keys()] : [];
+  }
+
+  get size(): number {
+    return this.data.size + this.child.size;
+  }
+
+  clear(): void {
+    this.data.clear();
+    this.child.clear();
+  }
+
+  private take(
+    map: Map<string, Map<Watcher, number>>, ev: BackendEvent, fired: Set<Watcher>,
+    released: Array<[string, OneShotKind]>, kind: OneShotKind,
+  ): void {
+    const watchers = map.get(ev.path);
+    if (!watchers) return;
+    for (const [w, armedAt] of watchers) {
+      if (ev.zxid > armedAt) {
+        fired.add(w);
+        watchers.delete(w);
+        released.push([ev.path, kind]);
+      }
+    }
+    if (watchers.size === 0) map.delete(ev.path);
+  }
+}
+
+function firesKind(ev: BackendEvent, kind: OneShotKind): boolean {
+  return kind === 'data' ? ev.type !== 'childrenChanged' : ev.type === 'childrenChanged' || ev.type === 'deleted';
+}

@@ -1,0 +1,125 @@
+import type { WatchEvent } from './types.js';
+
+/**
+ * A persistent watch as an async iterator: events queue up until the consumer takes
+ * them, so a slow consumer holds up no one else. `close()` (or leaving a `for await`
+ * loop) removes the watch.
+ *
+ * @example
+ * const w = zk.watch('/app', { recursive: true });
+ * await w.ready;
+ * for await (const ev of w) console.log(ev.type, ev.path);
+ */
+export class WatchStream implements AsyncIterableIterator<WatchEvent> {
+  /** Resolves once the watch is armed: every later write under it will be reported. */
+  readonly ready: Promise<void>;
+  private readonly buffer: WatchEvent[] = [];
+  private waiter: { resolve: (r: IteratorResult<WatchEvent>) => void; reject: (e: unknown) => void } | null = null;
+  private ended = false;
+  private failure: unknown = null;
+  /** Dedupe state: the highest zxid delivered and the events already delivered at it. */
+  private lastZxid = 0;
+  private readonly atLast = new Set<string>();
+
+  constructor(
+    readonly path: string,
+    readonly recursive: boolean,
+    arm: (stream: WatchStream) => Promise<void>,
+    private readonly onClose: (stream: WatchStream) => void,
+  ) {
+    this.ready = arm(this);
+    this.ready.catch((err) => this.fail(err));
+  }
+
+  /** Hands an event to the consumer unless it was already delivered (replay and live can overlap). */
+  offer(ev: WatchEvent): void {
+    if (this.ended) return;
+    if (!ev.resync) {
+      const key = `${ev.type}\0${ev.path}`;
+      if (ev.zxid < this.lastZxid) return;
+      if (ev.zxid === this.lastZxid && this.atLast.has(key)) return;
+      if (ev.zxid > this.lastZxid) {
+        this.lastZxid = ev.zxid;
+        this.atLast.clear();
+      }
+      this.atLast.add(key);
+    }
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w.resolve({ value: ev, done: false });
+    } else {
+      this.buffer.push(ev);
+    }
+  }
+
+  /** The zxid up to which this stream has delivered. */
+  get deliveredZxid(): number {
+    return this.lastZxid;
+  }
+
+  /** Sets the starting point: events at or before `zxid` are not delivered. */
+  startAt(zxid: number): void {
+    if (zxid > this.lastZxid) {
+      this.lastZxid = zxid;
+      this.atLast.clear();
+      this.atLast.add('\0start');
+    }
+  }
+
+  /** Ends the stream with an error (e.g. SessionExpiredError); the consumer's loop throws it. */
+  fail(err: unknown): void {
+    if (this.ended) return;
+    this.failure = err;
+    this.finish();
+  }
+
+  next(): Promise<IteratorResult<WatchEvent>> {
+    const ev = this.buffer.shift();
+    if (ev) return Promise.resolve({ value: ev, done: false });
+    if (this.ended) {
+      if (this.failure) {
+        const f = this.failure;
+        this.failure = null;
+        return Promise.reject(f);
+      }
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  async return(): Promise<IteratorResult<WatchEvent>> {
+    this.close();
+    return { value: undefined, done: true };
+  }
+
+  /** Removes the watch; a pending `next()` resolves as done. Safe to call twice. */
+  close(): void {
+    if (this.ended) return;
+    this.finish();
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private finish(): void {
+    this.ended = true;
+    this.onClose(this);
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      if (this.failure) {
+        const f = this.failure;
+        this.failure = null;
+        w.reject(f);
+      } else {
+        w.resolve({ value: undefined, done: true });
+      }
+    }
+  }
+}

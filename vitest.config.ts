@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    // Tests that start redis-server, SIGKILL processes or cut TCP links need wall-clock
+    // time more than CPU; a few more workers than cores keeps the run short.
+    maxWorkers: 4,
+  },
+});
