@@ -53,7 +53,10 @@ export class Client extends EventEmitter<ClientEvents> {
   private readonly registry = new WatchRegistry();
   private readonly interests: Interests;
   private readonly streams = new Set<WatchStream>();
-  private readonly arming = new Map<WatchStream, BackendEvent[]>();
+  /** Streams being armed: events that arrived meanwhile, and the lowest zxid of this client's writes issued after the watch call. */
+  private readonly arming = new Map<WatchStream, { pending: BackendEvent[]; ownFloor: number; issuedAt: number }>();
+  /** Count of writes issued, so a write can be placed before or after a `watch()` call. */
+  private issued = 0;
   private tail: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private lastContact = 0;
@@ -109,8 +112,9 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.call(async () => {
       const o = checkOptions<{ mode: CreateMode; ttlMs: number }>(options, 'create');
       const c = checkCreate(path, data, o, this.settings.maxDataBytes);
+      const seq = ++this.issued;
       const r = await this.backend.create(this.sessionId, c.path, c.data, c.mode, c.ttlMs);
-      this.saw(r.zxid);
+      this.wrote(r.zxid, seq);
       return { path: r.path, stat: r.stat };
     });
   }
@@ -120,8 +124,9 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.call(async () => {
       validatePath(path);
       const v = checkVersion(version, path);
+      const seq = ++this.issued;
       const r = await this.backend.delete(this.sessionId, path, v);
-      this.saw(r.zxid);
+      this.wrote(r.zxid, seq);
     });
   }
 
@@ -131,8 +136,9 @@ export class Client extends EventEmitter<ClientEvents> {
       validatePath(path);
       const bytes = toBytes(data, this.settings.maxDataBytes, path);
       const v = checkVersion(version, path);
+      const seq = ++this.issued;
       const r = await this.backend.setData(this.sessionId, path, bytes, v);
-      this.saw(r.zxid);
+      this.wrote(r.zxid, seq);
       return r.stat;
     });
   }
@@ -146,9 +152,10 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.call(async () => {
       if (!Array.isArray(ops)) throw new BadArgumentsError(`Expected multi ops to be an array, got ${ops === null ? 'null' : typeof ops}`);
       const checked = ops.map((o) => checkOp(o, this.settings.maxDataBytes));
+      const seq = ++this.issued;
       const reply = await this.backend.multi(this.sessionId, checked);
       if (reply.ok) {
-        this.saw(reply.zxid);
+        this.wrote(reply.zxid, seq);
         return reply.results;
       }
       const err = reply.error;
@@ -253,8 +260,8 @@ export class Client extends EventEmitter<ClientEvents> {
     const o = checkOptions<{ recursive: boolean }>(options, 'watch');
     if (o.recursive !== undefined && typeof o.recursive !== 'boolean') throw new BadArgumentsError('Expected `recursive` to be a boolean');
     const recursive = o.recursive === true;
-    const start = this.seenZxid;
-    return new WatchStream(path, recursive, (s) => this.armStream(s, start), (s) => this.dropStream(s));
+    const issuedAt = this.issued;
+    return new WatchStream(path, recursive, (s) => this.armStream(s, issuedAt), (s) => this.dropStream(s));
   }
 
   /** Resolves when the session is connected (now or after a reconnect); rejects on expiry, close or timeout. */
@@ -336,6 +343,12 @@ export class Client extends EventEmitter<ClientEvents> {
     if (zxid > this.seenZxid) this.seenZxid = zxid;
   }
 
+  /** A write of this client completed: streams armed before it was issued must report it. */
+  private wrote(zxid: number, seq: number): void {
+    this.saw(zxid);
+    for (const a of this.arming.values()) if (seq > a.issuedAt && zxid < a.ownFloor) a.ownFloor = zxid;
+  }
+
   private async flush(zxid: number): Promise<void> {
     if (this.interests.size > 0 && zxid > this.safeZxid) {
       await this.backend.flushEvents(zxid);
@@ -386,8 +399,8 @@ export class Client extends EventEmitter<ClientEvents> {
     for (const w of fired) this.deliver(w, event);
     for (const s of this.streams) {
       if (!streamWants(s, ev)) continue;
-      const pending = this.arming.get(s);
-      if (pending) pending.push(ev); else s.offer({ ...event });
+      const arming = this.arming.get(s);
+      if (arming) arming.pending.push(ev); else s.offer({ ...event });
     }
   }
 
@@ -401,20 +414,32 @@ export class Client extends EventEmitter<ClientEvents> {
     }
   }
 
-  private async armStream(s: WatchStream, start: number): Promise<void> {
-    s.startAt(start);
+  /**
+   * Arms a persistent watch. It reports every write after the point where the backend
+   * armed it (the zxid of a sync made once the interest is in place), plus this client's
+   * own writes issued after the `watch()` call, replayed from the change log if they
+   * overtook the arming — as ZooKeeper orders a client's addWatch before its later writes.
+   * Writes that completed before the call are never reported.
+   */
+  private async armStream(s: WatchStream, issuedAt: number): Promise<void> {
     this.streams.add(s);
-    this.arming.set(s, []);
+    const arming = { pending: [] as BackendEvent[], ownFloor: Infinity, issuedAt };
+    this.arming.set(s, arming);
     const kinds: InterestKind[] = s.recursive ? ['recursive'] : ['node', 'children'];
     try {
       await Promise.all(kinds.map((k) => this.interests.acquire(s.path, k)));
-      const missed = await this.backend.changesSince(start);
-      if (missed === null) s.offer({ type: 'dataChanged', path: s.path, zxid: start, resync: true });
-      else for (const ev of missed) if (streamWants(s, ev)) s.offer({ type: ev.type, path: ev.path, zxid: ev.zxid });
+      const { zxid } = await this.backend.sync(s.path);
+      this.saw(zxid);
+      const start = Math.min(zxid, arming.ownFloor - 1);
+      s.startAt(start);
+      if (start < zxid) {
+        const missed = await this.backend.changesSince(start);
+        if (missed === null) s.offer({ type: 'dataChanged', path: s.path, zxid, resync: true });
+        else for (const ev of missed) if (ev.zxid <= zxid && streamWants(s, ev)) s.offer({ type: ev.type, path: ev.path, zxid: ev.zxid });
+      }
     } finally {
-      const pending = this.arming.get(s) ?? [];
       this.arming.delete(s);
-      for (const ev of pending) s.offer({ type: ev.type, path: ev.path, zxid: ev.zxid });
+      for (const ev of arming.pending) s.offer({ type: ev.type, path: ev.path, zxid: ev.zxid });
     }
   }
 

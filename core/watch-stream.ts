@@ -20,6 +20,8 @@ export class WatchStream implements AsyncIterableIterator<WatchEvent> {
   /** Dedupe state: the highest zxid delivered and the events already delivered at it. */
   private lastZxid = 0;
   private readonly atLast = new Set<string>();
+  /** Events at or before this zxid happened before the watch was armed. */
+  private from = 0;
 
   constructor(
     readonly path: string,
@@ -35,6 +37,7 @@ export class WatchStream implements AsyncIterableIterator<WatchEvent> {
   offer(ev: WatchEvent): void {
     if (this.ended) return;
     if (!ev.resync) {
+      if (ev.zxid <= this.from) return;
       const key = `${ev.type}\0${ev.path}`;
       if (ev.zxid < this.lastZxid) return;
       if (ev.zxid === this.lastZxid && this.atLast.has(key)) return;
@@ -60,11 +63,7 @@ export class WatchStream implements AsyncIterableIterator<WatchEvent> {
 
   /** Sets the starting point: events at or before `zxid` are not delivered. */
   startAt(zxid: number): void {
-    if (zxid > this.lastZxid) {
-      this.lastZxid = zxid;
-      this.atLast.clear();
-      this.atLast.add('\0start');
-    }
+    this.from = Math.max(this.from, zxid);
   }
 
   /** Ends the stream with an error (e.g. SessionExpiredError); the consumer's loop throws it. */

@@ -283,7 +283,9 @@ export class MemoryStore {
     yield* this.nodes;
   }
 
+  /** Sessions still live by the store's clock (overdue ones are expired first). */
   liveSessions(): string[] {
+    this.reap();
     return [...this.sessions.keys()];
   }
 

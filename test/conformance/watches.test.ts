@@ -1,0 +1,302 @@
+import { describe, expect, it } from 'vitest';
+import { op, type WatchEvent, type WatchStream } from '../../core/index.js';
+import { quietLogger } from './logger.js';
+import { recorder, sleep, useHarness } from './context.js';
+import { harnesses } from './harnesses/index.js';
+
+/** Takes `n` events from a persistent watch, failing if they do not come within `ms`. */
+async function take(stream: WatchStream, n: number, ms = 2000): Promise<WatchEvent[]> {
+  const out: WatchEvent[] = [];
+  const deadline = sleep(ms).then(() => 'timeout' as const);
+  while (out.length < n) {
+    const r = await Promise.race([stream.next(), deadline]);
+    if (r === 'timeout') throw new Error(`only ${out.length} of ${n} events within ${ms} ms: ${JSON.stringify(out)}`);
+    if (r.done) throw new Error(`stream ended after ${out.length} events`);
+    out.push(r.value);
+  }
+  return out;
+}
+
+/** Proves silence: a write after the fact arrives as the very next event. */
+const brief = (evs: WatchEvent[]) => evs.map((e) => `${e.type} ${e.path}`);
+
+describe.each(harnesses)('watches — $name', (harness) => {
+  const ctx = useHarness(harness);
+
+  it('exists watch on a missing znode fires `created`, once', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    const seen = recorder();
+    expect(await a.exists('/n', { watch: seen.watcher })).toBeNull();
+    const { stat } = await b.createWithStat('/n', 'x');
+    expect(await seen.next()).toEqual({ type: 'created', path: '/n', zxid: stat.czxid });
+    await b.setData('/n', 'y');
+    await b.delete('/n');
+    await a.sync();
+    expect(seen.events).toHaveLength(1);
+  });
+
+  it('getData watch fires `dataChanged` on setData, once; re-armed by the next read', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/d', '0');
+    const seen = recorder();
+    await a.getData('/d', { watch: seen.watcher });
+    const s1 = await b.setData('/d', '1');
+    expect(await seen.next()).toEqual({ type: 'dataChanged', path: '/d', zxid: s1.mzxid });
+    await b.setData('/d', '2');
+    await a.sync();
+    expect(seen.events).toHaveLength(1);
+    expect((await a.getData('/d', { watch: seen.watcher })).data.toString()).toBe('2');
+    await b.setData('/d', '3');
+    expect(await seen.next()).toMatchObject({ type: 'dataChanged', path: '/d' });
+  });
+
+  it('getData and exists watches fire `deleted` on delete', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/d');
+    const byGet = recorder();
+    const byExists = recorder();
+    await a.getData('/d', { watch: byGet.watcher });
+    await a.exists('/d', { watch: byExists.watcher });
+    await b.delete('/d');
+    expect(await byGet.next()).toMatchObject({ type: 'deleted', path: '/d' });
+    expect(await byExists.next()).toMatchObject({ type: 'deleted', path: '/d' });
+  });
+
+  it('data watches ignore child changes; child watches ignore data changes', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/p');
+    const data = recorder();
+    const kids = recorder();
+    await a.getData('/p', { watch: data.watcher });
+    await a.getChildren('/p', { watch: kids.watcher });
+    await b.create('/p/c');
+    expect(await kids.next()).toMatchObject({ type: 'childrenChanged', path: '/p' });
+    await b.setData('/p/c', 'x'); // a grandchild-level data change concerns neither watch
+    await a.sync();
+    expect(data.events).toHaveLength(0);
+    await a.getChildren('/p', { watch: kids.watcher });
+    await b.setData('/p', 'new');
+    expect(await data.next()).toMatchObject({ type: 'dataChanged', path: '/p' });
+    await a.sync();
+    expect(kids.events).toHaveLength(1);
+  });
+
+  it('getChildren watch fires `childrenChanged` on child create and delete, `deleted` on the node delete', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/p');
+    const seen = recorder();
+    await a.getChildren('/p', { watch: seen.watcher });
+    await b.create('/p/c');
+    expect(await seen.next()).toMatchObject({ type: 'childrenChanged', path: '/p' });
+    expect((await a.getChildren('/p', { watch: seen.watcher })).children).toEqual(['c']);
+    await b.delete('/p/c');
+    expect(await seen.next()).toMatchObject({ type: 'childrenChanged', path: '/p' });
+    await a.getChildren('/p', { watch: seen.watcher });
+    await b.delete('/p');
+    expect(await seen.next()).toMatchObject({ type: 'deleted', path: '/p' });
+    await a.sync();
+    expect(seen.events).toHaveLength(3);
+  });
+
+  it('the same watcher function set by exists and getData fires once per event', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/same');
+    const seen = recorder();
+    await a.exists('/same', { watch: seen.watcher });
+    await a.getData('/same', { watch: seen.watcher });
+    await a.exists('/same', { watch: seen.watcher });
+    await b.setData('/same', 'x');
+    await seen.next();
+    await b.setData('/same', 'y');
+    await a.sync();
+    await sleep(20);
+    expect(seen.events).toHaveLength(1);
+  });
+
+  it('one watcher set as data and child watch on a path fires once for the node delete', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/both');
+    const seen = recorder();
+    await a.getData('/both', { watch: seen.watcher });
+    await a.getChildren('/both', { watch: seen.watcher });
+    await b.delete('/both');
+    expect(await seen.next()).toMatchObject({ type: 'deleted', path: '/both' });
+    await a.sync();
+    await sleep(20);
+    expect(seen.events).toHaveLength(1);
+  });
+
+  it('distinct watchers on one path each fire; `watch: true` goes to the client `watch` event', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/multi');
+    const one = recorder();
+    const two = recorder();
+    const viaEvent = recorder();
+    a.on('watch', viaEvent.watcher);
+    await a.getData('/multi', { watch: one.watcher });
+    await a.getData('/multi', { watch: two.watcher });
+    await a.exists('/multi', { watch: true });
+    await b.setData('/multi', 'x');
+    expect(await one.next()).toMatchObject({ type: 'dataChanged' });
+    expect(await two.next()).toMatchObject({ type: 'dataChanged' });
+    expect(await viaEvent.next()).toMatchObject({ type: 'dataChanged', path: '/multi' });
+  });
+
+  it('a throwing or slow watcher does not hold up or break delivery to the others', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/t');
+    const errorsBefore = quietLogger.errors.length;
+    const after = recorder();
+    await a.getData('/t', { watch: () => { throw new Error('boom'); } });
+    await a.getData('/t', { watch: async () => { await sleep(10_000); } });
+    await a.getData('/t', { watch: after.watcher });
+    await b.setData('/t', 'x');
+    expect(await after.next(1000)).toMatchObject({ type: 'dataChanged', path: '/t' });
+    // The client still works and keeps delivering.
+    await a.getData('/t', { watch: after.watcher });
+    await b.setData('/t', 'y');
+    expect(await after.next(1000)).toMatchObject({ type: 'dataChanged', path: '/t' });
+    expect(quietLogger.errors.length).toBeGreaterThan(errorsBefore);
+  });
+
+  it('watches belong to the client that set them', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    const c = await ctx.client();
+    await c.create('/own');
+    const seenA = recorder();
+    const seenB = recorder();
+    await a.getData('/own', { watch: seenA.watcher });
+    await c.setData('/own', '1');
+    await seenA.next();
+    await b.sync();
+    expect(seenB.events).toHaveLength(0);
+  });
+
+  it('a multi fires each affected watch once, all with the multi zxid', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/m');
+    await b.create('/m/old');
+    const kids = recorder();
+    const data = recorder();
+    const created = recorder();
+    await a.getChildren('/m', { watch: kids.watcher });
+    await a.getData('/m', { watch: data.watcher });
+    await a.exists('/m/new', { watch: created.watcher });
+    await b.multi([op.create('/m/new'), op.delete('/m/old'), op.setData('/m', 'v')]);
+    const stat = (await b.exists('/m/new'))!;
+    expect(await kids.next()).toEqual({ type: 'childrenChanged', path: '/m', zxid: stat.czxid });
+    expect(await data.next()).toEqual({ type: 'dataChanged', path: '/m', zxid: stat.czxid });
+    expect(await created.next()).toEqual({ type: 'created', path: '/m/new', zxid: stat.czxid });
+    await a.sync();
+    expect(kids.events).toHaveLength(1);
+  });
+
+  it('persistent watch: created, dataChanged, childrenChanged, deleted of the path, and stays armed', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    const w = a.watch('/pw');
+    await w.ready;
+    await b.create('/pw');
+    await b.setData('/pw', '1');
+    await b.create('/pw/c');
+    await b.create('/pw/c/grandchild'); // below the children: not reported
+    await b.setData('/pw/c', 'x'); // a child's data: not reported
+    await b.delete('/pw/c/grandchild');
+    await b.delete('/pw/c');
+    await b.delete('/pw');
+    await b.create('/pw');
+    const evs = await take(w, 6);
+    expect(brief(evs)).toEqual([
+      'created /pw', 'dataChanged /pw', 'childrenChanged /pw', 'childrenChanged /pw', 'deleted /pw', 'created /pw',
+    ]);
+    for (let i = 1; i < evs.length; i++) expect(evs[i].zxid).toBeGreaterThan(evs[i - 1].zxid);
+    w.close();
+  });
+
+  it('recursive watch: created/deleted/dataChanged of the whole subtree, never childrenChanged', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/app');
+    const w = a.watch('/app', { recursive: true });
+    await w.ready;
+    await b.create('/apple'); // a sibling sharing the prefix: not in the subtree
+    await b.create('/app/x');
+    await b.create('/app/x/y', 'deep');
+    await b.setData('/app/x/y', 'deeper');
+    await b.setData('/app', 'root');
+    await b.delete('/app/x/y');
+    await b.multi([op.create('/app/m1'), op.create('/app/m2')]);
+    const evs = await take(w, 7);
+    expect(brief(evs)).toEqual([
+      'created /app/x', 'created /app/x/y', 'dataChanged /app/x/y', 'dataChanged /app',
+      'deleted /app/x/y', 'created /app/m1', 'created /app/m2',
+    ]);
+    expect(evs[5].zxid).toBe(evs[6].zxid);
+    w.close();
+  });
+
+  it('a persistent watch starts at the call: earlier writes are not reported, own writes issued right after it are', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/start', 'before'); // a has never seen this write
+    const w = a.watch('/start');
+    const own = a.setData('/start', 'mine'); // issued after the call, before it is armed
+    await w.ready;
+    await own;
+    await b.setData('/start', 'later');
+    expect(brief(await take(w, 2))).toEqual(['dataChanged /start', 'dataChanged /start']);
+    w.close();
+  });
+
+  it('a recursive watch on the root sees every write', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    const w = a.watch('/', { recursive: true });
+    await w.ready;
+    await b.create('/r');
+    await b.create('/r/s');
+    expect(brief(await take(w, 2))).toEqual(['created /r', 'created /r/s']);
+    w.close();
+  });
+
+  it('closing a persistent watch ends its iterator and stops delivery; others stay', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    const w1 = a.watch('/cw', { recursive: true });
+    const w2 = a.watch('/cw', { recursive: true });
+    await Promise.all([w1.ready, w2.ready]);
+    const loop = (async () => {
+      const got: WatchEvent[] = [];
+      for await (const ev of w1) got.push(ev);
+      return got;
+    })();
+    await b.create('/cw');
+    expect(brief(await take(w2, 1))).toEqual(['created /cw']);
+    w1.close();
+    expect(brief(await loop)).toEqual(['created /cw']);
+    await b.setData('/cw', 'x');
+    expect(brief(await take(w2, 1))).toEqual(['dataChanged /cw']);
+    expect(w1.closed).toBe(true);
+    w2.close();
+  });
+
+  it('a persistent watch ends when its client closes', async () => {
+    const a = await ctx.client();
+    const w = a.watch('/end');
+    await w.ready;
+    const done = w.next();
+    await a.close();
+    expect(await done).toEqual({ value: undefined, done: true });
+  });
+});
