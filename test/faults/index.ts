@@ -19,3 +19,7 @@ export {
 } from './redis-server.js';
 export { spawnTs, REPO_ROOT, type SpawnOptions, type TsProcess } from './processes.js';
 export { track } from './cleanup.js';
+export {
+  checkLinearizable, History, registerModel, ticketModel,
+  type Operation, type Model, type CheckResult, type RegisterInput, type RegisterOutput, type RegisterState,
+} from './linearizability.js';
