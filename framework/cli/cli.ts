@@ -8,8 +8,8 @@ import type { Io } from './io.js';
 const EPILOGUE = `Store: --redis URL or CORRAL_REDIS_URL (Redis shared by every process); without one, only
 \`corral demo\` runs, on the embedded memory store.
 Exit codes: 0 done · 1 failed (no such znode, bad version, a task failed…) · 2 bad usage
-(unknown command or option, bad path, bad JSON, missing file) · 3 store unreachable or session lost.
-lock/elect exit with their command's code.`;
+(unknown command or option, bad path, bad JSON, missing file) · 3 store unreachable or session lost
+· 130 interrupted. lock/elect exit with their command's code.`;
 
 /**
  * Runs one `corral …` command line and resolves with its exit code. Never throws and never

@@ -1,5 +1,5 @@
 import {
-  BadArgumentsError, ConnectionLossError, CorralError, InvalidPathError, OperationTimeoutError,
+  AbortedError, BadArgumentsError, ConnectionLossError, CorralError, InvalidPathError, OperationTimeoutError,
   SessionExpiredError, DataTooLargeError,
 } from '../../core/index.js';
 
@@ -16,6 +16,8 @@ export const EXIT = {
   usage: 2,
   /** The store could not be reached or the session was lost (unreachable Redis, expiry). */
   unavailable: 3,
+  /** Stopped by Ctrl-C / SIGTERM before it was done (128 + SIGINT, as shells report it). */
+  interrupted: 130,
 } as const;
 
 /** A mistake in how the command was called; exits with {@link EXIT.usage}. */
@@ -41,6 +43,7 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof ExitError) return err.exitCode;
   if (err instanceof UsageError) return EXIT.usage;
   if (err instanceof UnavailableError) return EXIT.unavailable;
+  if (err instanceof AbortedError) return EXIT.interrupted;
   if (err instanceof InvalidPathError || err instanceof BadArgumentsError || err instanceof DataTooLargeError) return EXIT.usage;
   if (err instanceof ConnectionLossError || err instanceof SessionExpiredError || err instanceof OperationTimeoutError) return EXIT.unavailable;
   if (err instanceof CorralError) return EXIT.failed;
