@@ -134,7 +134,7 @@ export class Client extends EventEmitter<ClientEvents> {
   setData(path: string, data: Data, version = -1): Promise<Stat> {
     return this.call(async () => {
       validatePath(path);
-      const bytes = toBytes(data, this.settings.maxDataBytes, path);
+      const bytes = toBytes(data, this.settings.maxDataBytes, path, true);
       const v = checkVersion(version, path);
       const seq = ++this.issued;
       const r = await this.backend.setData(this.sessionId, path, bytes, v);

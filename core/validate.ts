@@ -7,9 +7,13 @@ const MAX_VERSION = 2 ** 31 - 1;
 const MAX_TTL_MS = 2 ** 40 - 1;
 
 /** Turns user data into bytes, or throws a typed error naming the problem. */
-export function toBytes(data: unknown, maxDataBytes: number, path?: string): Uint8Array {
+export function toBytes(data: unknown, maxDataBytes: number, path?: string, required = false): Uint8Array {
   let bytes: Uint8Array;
-  if (data === undefined || data === null) bytes = new Uint8Array(0);
+  if (data === undefined || data === null) {
+    // create() may omit data; for setData a missing argument is almost always a mistake.
+    if (required) throw new BadArgumentsError(`Expected data to be a Uint8Array, Buffer or string, got ${kind(data)} (pass '' to store empty data)`, path);
+    bytes = new Uint8Array(0);
+  }
   else if (typeof data === 'string') bytes = Buffer.from(data, 'utf8');
   else if (data instanceof Uint8Array) bytes = data;
   else throw new BadArgumentsError(`Expected data to be a Uint8Array, Buffer or string, got ${kind(data)}`, path);
@@ -83,7 +87,7 @@ export function checkOp(op: unknown, maxDataBytes: number): Op {
       return { type: 'delete', path: o.path, version: checkVersion(o.version, o.path) };
     case 'setData':
       validatePath(o.path);
-      return { type: 'setData', path: o.path, data: toBytes(o.data, maxDataBytes, o.path), version: checkVersion(o.version, o.path) };
+      return { type: 'setData', path: o.path, data: toBytes(o.data, maxDataBytes, o.path, true), version: checkVersion(o.version, o.path) };
     case 'check':
       validatePath(o.path);
       return { type: 'check', path: o.path, version: checkVersion(o.version, o.path) };
@@ -94,6 +98,7 @@ export function checkOp(op: unknown, maxDataBytes: number): Op {
 
 function kind(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
   if (Array.isArray(v)) return 'an array';
   return typeof v;
 }
