@@ -1,0 +1,72 @@
+import { AbortedError, joinPath, type Client, type Data, type Stat, type WatchEvent } from '../../core/index.js';
+import { LeaseLostError } from '../errors.js';
+import type { Wait } from './args.js';
+import { createProtected, deleteOwn, listContenders, type Contender } from './protected.js';
+import { isConnectionLoss, untilConnected, waitWake } from './wait.js';
+
+/**
+ * Waits until one of `paths` is gone (or changes: the caller re-reads either way). Only
+ * these znodes are watched — never the parent — so a release wakes only the waiter(s)
+ * that depend on it: no herd effect.
+ */
+export function waitChange(zk: Client, paths: readonly string[], wait: Wait, what: string): Promise<void> {
+  return waitWake(zk, wait, what, async (wake) => {
+    const watcher = (_ev: WatchEvent): void => wake();
+    for (const p of paths) if (!(await zk.exists(p, { watch: watcher }))) return true;
+    return false;
+  });
+}
+
+export interface ContendOptions {
+  /** Parent znode of the contenders. */
+  dir: string;
+  /** Our name's prefix (`lock-`, `read-`, `write-`…). */
+  prefix: string;
+  /** Every prefix that takes part in this queue. */
+  prefixes: readonly string[];
+  data?: Data;
+  wait: Wait;
+  /** For error messages: "Mutex /locks/db acquire". */
+  what: string;
+  /** The contender we must wait for, or null when we may go ahead. */
+  blocker(list: Contender[], mine: number): Contender | null;
+}
+
+/**
+ * The shared core of locks and elections (ZooKeeper's lock recipe): create an
+ * ephemeral sequential znode (protected), then until no earlier contender blocks us,
+ * watch the one that does. Arrival order decides, so it is fair. On timeout, abort or
+ * any error our znode is deleted before the error is thrown: an abandoned attempt leaves
+ * nothing behind.
+ */
+export async function contend(zk: Client, o: ContendOptions): Promise<{ path: string; stat: Stat }> {
+  if (o.wait.signal?.aborted) throw new AbortedError(`${o.what}: aborted`, { cause: o.wait.signal.reason });
+  const node = await createProtected(zk, o.dir, o.prefix, o.data);
+  const name = node.path.slice(node.path.lastIndexOf('/') + 1);
+  try {
+    for (;;) {
+      try {
+        const list = await listContenders(zk, o.dir, o.prefixes);
+        const mine = list.findIndex((c) => c.name === name);
+        if (mine < 0) throw new LeaseLostError('our znode vanished while waiting', node.path);
+        const b = o.blocker(list, mine);
+        if (!b) {
+          if (o.wait.signal?.aborted) throw new AbortedError(`${o.what}: aborted`, { cause: o.wait.signal.reason });
+          return node;
+        }
+        await waitChange(zk, [joinPath(o.dir, b.name)], o.wait, o.what);
+      } catch (err) {
+        if (!isConnectionLoss(err)) throw err;
+        await untilConnected(zk, o.wait, o.what);
+      }
+    }
+  } catch (err) {
+    await deleteOwn(zk, node.path);
+    throw err;
+  }
+}
+
+/** Blocker rule of an exclusive lock: the immediate predecessor. */
+export function predecessor(list: Contender[], mine: number): Contender | null {
+  return mine > 0 ? list[mine - 1] : null;
+}

@@ -1,0 +1,148 @@
+import { EventEmitter } from 'node:events';
+import {
+  AbortedError, ClientClosedError, SessionExpiredError,
+  type Client, type SessionState, type WatchEvent,
+} from '../core/index.js';
+import { LeaseLostError } from './errors.js';
+import { isConnectionLoss } from './internal/wait.js';
+
+export interface LeaseEvents {
+  /** The session is suspended: the lease may be lost (another holder may appear once the session expires). */
+  suspended: [];
+  /** Back from `suspended` with the same session, and the znode verified as still ours. */
+  reconnected: [];
+  /** The lease is gone: session expired, znode deleted, or it no longer belongs to this session. */
+  lost: [Error];
+}
+
+/**
+ * What a lock, semaphore or election grants: the znode held, its fencing token, and an
+ * AbortSignal that fires the moment the grant is lost. Connection trouble is never
+ * hidden: `suspended` (and `inDoubt`) while the session is cut off, `lost` (and the
+ * signal) once it is known to be gone.
+ *
+ * A guarded resource should remember the highest `token` it has accepted and reject any
+ * request carrying a lower one: a holder that was paused past its session's expiry then
+ * gets rejected instead of overwriting the new holder's work.
+ *
+ * @example
+ * const lease = await new Mutex(zk, '/locks/db').acquire({ timeoutMs: 5000 });
+ * try { await db.write(row, { fence: lease.token, signal: lease.signal }); }
+ * finally { await lease.release(); }
+ */
+export class Lease extends EventEmitter<LeaseEvents> {
+  /** The held znode. */
+  readonly path: string;
+  /** Fencing token: the czxid of the znode; later grants get strictly higher tokens. */
+  readonly token: number;
+  /** The session that owns the znode. */
+  readonly sessionId: string;
+  private readonly controller = new AbortController();
+  private doubt = false;
+  private ended = false;
+  private releasing: Promise<void> | null = null;
+  private readonly onState = (s: SessionState): void => this.stateChanged(s);
+  private readonly onNode = (ev: WatchEvent): void => this.nodeChanged(ev);
+
+  /** @internal Recipes create leases; users get them from `acquire()` and friends. */
+  constructor(readonly zk: Client, node: { path: string; token: number }, private readonly releaser: () => Promise<void>) {
+    super();
+    this.path = node.path;
+    this.token = node.token;
+    this.sessionId = zk.sessionId;
+    zk.on('state', this.onState);
+    if (zk.state === 'suspended') this.doubt = true;
+    this.watchSelf();
+  }
+
+  /** Aborted when the lease is lost or released; its `reason` says which. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** True while the session is suspended: the lease may already belong to someone else. */
+  get inDoubt(): boolean {
+    return this.doubt && !this.ended;
+  }
+
+  /** True until the lease is released or lost. */
+  get held(): boolean {
+    return !this.ended;
+  }
+
+  /** Gives the lease up (deletes its znode). Idempotent; never throws for a lost lease. */
+  release(): Promise<void> {
+    this.releasing ??= (async () => {
+      this.end(new AbortedError('Lease released'), false);
+      await this.releaser();
+    })();
+    return this.releasing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+
+  /** @internal Marks the lease lost (recipes call it when they learn so themselves). */
+  lose(err: Error): void {
+    this.end(err, true);
+  }
+
+  private end(reason: Error, lost: boolean): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.zk.off('state', this.onState);
+    this.controller.abort(reason);
+    if (lost) this.emit('lost', reason);
+  }
+
+  private stateChanged(s: SessionState): void {
+    if (this.ended) return;
+    if (s === 'suspended') {
+      this.doubt = true;
+      this.emit('suspended');
+    } else if (s === 'reconnected') {
+      void this.verify();
+    } else if (s === 'expired') {
+      this.lose(new SessionExpiredError('Session expired: the lease is lost', this.path));
+    } else if (s === 'closed') {
+      this.lose(new ClientClosedError());
+    }
+  }
+
+  /** After a reconnect: the znode must still exist, be the same one, and be ours. */
+  private async verify(): Promise<void> {
+    try {
+      const stat = await this.zk.exists(this.path, { watch: this.onNode });
+      if (this.ended) return;
+      if (!stat || stat.czxid !== this.token || stat.ephemeralOwner !== this.sessionId) {
+        this.lose(new LeaseLostError('znode gone or no longer owned by this session after reconnect', this.path));
+        return;
+      }
+      this.doubt = false;
+      this.emit('reconnected');
+    } catch (err) {
+      // Still cut off: stay in doubt; the next `reconnected` verifies again.
+      if (!isConnectionLoss(err)) this.lose(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** Watches our own znode, so a deletion by anyone (an operator, a reaper) is reported. */
+  private watchSelf(): void {
+    this.zk.exists(this.path, { watch: this.onNode }).then(
+      (stat) => {
+        if (!this.ended && (!stat || stat.czxid !== this.token)) this.lose(new LeaseLostError('znode deleted', this.path));
+      },
+      (err) => {
+        if (this.ended || isConnectionLoss(err)) return; // verify() runs after the reconnect
+        this.lose(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  }
+
+  private nodeChanged(ev: WatchEvent): void {
+    if (this.ended) return;
+    if (ev.type === 'deleted') this.lose(new LeaseLostError('znode deleted', this.path));
+    else this.watchSelf();
+  }
+}
