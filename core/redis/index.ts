@@ -1,8 +1,22 @@
+/**
+ * The Redis backend: the znode tree of a namespace in Redis (standalone, Sentinel or
+ * Cluster), every write one atomic Lua script, watch events over pub/sub.
+ */
 import type { Backend } from '../backend.js';
-import { BadArgumentsError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { RedisBackend } from './backend.js';
+import { openLinks } from './connection.js';
 
-/** Placeholder until the Redis backend lands (issue 3): says so plainly instead of failing obscurely. */
-export async function createRedisBackend(_target: { redis: unknown }, _namespace: string, _logger: Logger): Promise<Backend> {
-  throw new BadArgumentsError('The Redis backend is not built yet');
+export { RedisBackend } from './backend.js';
+export { namespaceKeys, type NamespaceKeys } from './keys.js';
+
+/**
+ * Builds the Redis backend for `connect()`; see {@link openLinks} for what `target.redis`
+ * may be. The connection is opened by the client (`Backend.open`).
+ *
+ * @example
+ * const zk = await connect({ redis: 'redis://127.0.0.1:6379' }, { namespace: 'app' });
+ */
+export async function createRedisBackend(target: { redis: unknown; sentinels?: unknown }, namespace: string, logger: Logger): Promise<Backend> {
+  return new RedisBackend(openLinks(target), namespace, logger);
 }

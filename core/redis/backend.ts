@@ -1,0 +1,429 @@
+import type { Cluster, Redis } from 'ioredis';
+import { eventMatches, type Backend, type BackendEvent, type ChildrenPage, type InterestKind, type MultiReply } from '../backend.js';
+import {
+  BadArgumentsError, ConnectionLossError, CorralError, errorFromCode, NoNodeError, SessionExpiredError, SystemError,
+} from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { CreateMode, Op, OpResult, Stat } from '../types.js';
+import { eventFromMessage, eventsFromLog, opArgs, STAT_FIELDS, statFrom } from './codec.js';
+import type { RedisLinks } from './connection.js';
+import { namespaceKeys, type NamespaceKeys } from './keys.js';
+import { loadScripts, type ScriptName } from './scripts.js';
+
+/** How often each client runs the reaper (expired sessions, TTL znodes). */
+const REAPER_TICK_MS = 100;
+/** A recursive watch's registration lasts this long in Redis unless refreshed… */
+const RECURSIVE_INTEREST_MS = 30_000;
+/** …and is refreshed this often while the watch lives. */
+const RECURSIVE_REFRESH_MS = 10_000;
+
+/** Redis replies that mean "this server cannot serve you right now": retryable, like a lost link. */
+const TRANSIENT_REPLY = /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|UNBLOCKED)\b/;
+
+type ScriptFn = (...args: Array<string | number | Buffer>) => Promise<unknown>;
+
+/**
+ * One client's connection to a namespace stored in Redis: every write is one Lua script
+ * (atomic, one round trip, EVALSHA), reads are read-only scripts that return the last
+ * zxid with the data, and watch events arrive over pub/sub on a second connection.
+ *
+ * Watches cost in proportion to interest: each write publishes its events to one channel
+ * per affected path (`w:<path>`), and this connection subscribes only to the paths it
+ * watches. Recursive watches register their path in a sorted set that write scripts
+ * consult (walking the event path's ancestors, depth ≤ a few dozen) to publish to
+ * `r:<path>`. A registry rather than PSUBSCRIBE patterns because every pattern is matched
+ * against every message server-side, and znode paths would need glob escaping; the
+ * registry expires by itself, so a crashed client leaves nothing behind for long.
+ */
+export class RedisBackend implements Backend {
+  readonly kind = 'redis';
+  readonly keys: NamespaceKeys;
+  private readonly cmd: Redis | Cluster;
+  private readonly sub: Redis | Cluster;
+  private readonly interests = new Map<string, Set<InterestKind>>();
+  private readonly channels = new Map<string, { refs: number; ready: Promise<void> }>();
+  private readonly recursivePaths = new Set<string>();
+  private eventListener: (ev: BackendEvent) => void = () => undefined;
+  private linkListener: (up: boolean) => void = () => undefined;
+  private linkUp = false;
+  private subReady = false;
+  private opened = false;
+  private closed = false;
+  /** Highest zxid of any event received: events come in zxid order on the subscriber link. */
+  private lastEventZxid = 0;
+  /** Events of `lastEventZxid` already passed on (one event can come on a `w:` and an `r:` channel). */
+  private readonly deliveredAtLast = new Set<string>();
+  private reaper: NodeJS.Timeout | null = null;
+  private refresher: NodeJS.Timeout | null = null;
+  private readonly detachers: Array<() => void> = [];
+
+  constructor(private readonly links: RedisLinks, namespace: string, private readonly logger: Logger) {
+    this.keys = namespaceKeys(namespace);
+    this.cmd = links.commands;
+    this.sub = links.subscriber;
+    for (const s of loadScripts().values()) {
+      if (typeof (this.cmd as unknown as Record<string, unknown>)[s.command] !== 'function') {
+        this.cmd.defineCommand(s.command, { numberOfKeys: s.numberOfKeys, lua: s.lua });
+      }
+    }
+  }
+
+  async open(): Promise<void> {
+    if (this.opened) return;
+    this.opened = true;
+    this.listen(this.cmd, 'close', () => this.updateLink());
+    this.listen(this.cmd, 'end', () => this.updateLink());
+    this.listen(this.cmd, 'ready', () => this.updateLink());
+    this.listen(this.sub, 'close', () => {
+      this.subReady = false;
+      this.updateLink();
+    });
+    this.listen(this.sub, 'ready', () => void this.resubscribe());
+    this.listen(this.sub, 'message', (_channel: string, msg: string) => this.onMessage(msg));
+    if (this.links.ownsCommands) this.listen(this.cmd, 'error', (err: Error) => this.logger.debug({ err }, 'redis connection error'));
+    this.listen(this.sub, 'error', (err: Error) => this.logger.debug({ err }, 'redis subscriber connection error'));
+    try {
+      await Promise.all([ready(this.cmd), ready(this.sub)]);
+    } catch (err) {
+      await this.close();
+      throw new ConnectionLossError(`Cannot connect to Redis: ${(err as Error).message}`, undefined, { cause: err });
+    }
+    this.subReady = true;
+    this.updateLink();
+    this.reaper = setInterval(() => void this.reap(), REAPER_TICK_MS);
+    this.reaper.unref();
+    this.refresher = setInterval(() => void this.refreshRecursive(), RECURSIVE_REFRESH_MS);
+    this.refresher.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.reaper) clearInterval(this.reaper);
+    if (this.refresher) clearInterval(this.refresher);
+    for (const d of this.detachers) d();
+    this.linkUp = false;
+    this.sub.disconnect();
+    // A connection the user passed in is theirs to close.
+    if (this.links.ownsCommands) this.cmd.disconnect();
+  }
+
+  // ---- sessions -----------------------------------------------------------------------
+
+  async createSession(timeoutMs: number): Promise<{ sessionId: string; zxid: number }> {
+    const r = (await this.write('create-session', timeoutMs)) as [string, number];
+    return { sessionId: String(r[0]), zxid: Number(r[1]) };
+  }
+
+  async touchSession(sessionId: string, seenZxid = 0): Promise<{ zxid: number }> {
+    const [code, zxid] = (await this.write('touch-session', sessionId, seenZxid)) as [number, number];
+    if (code !== 0) {
+      if (seenZxid > zxid) {
+        this.logger.error({ sessionId, seenZxid, serverZxid: zxid }, 'STORE ROLLED BACK: Redis lost acknowledged writes (and this session with them)');
+      }
+      throw new SessionExpiredError();
+    }
+    return { zxid };
+  }
+
+  async closeSession(sessionId: string): Promise<void> {
+    await this.write('close-session', sessionId);
+  }
+
+  // ---- writes ---------------------------------------------------------------------------
+
+  async create(sessionId: string, path: string, data: Uint8Array, mode: CreateMode, ttlMs?: number): Promise<{ path: string; stat: Stat; zxid: number }> {
+    const reply = await this.multi(sessionId, [ttlMs === undefined ? { type: 'create', path, data, mode } : { type: 'create', path, data, mode, ttlMs }]);
+    if (!reply.ok) throw reply.error;
+    const r = reply.results[0] as Extract<OpResult, { type: 'create' }>;
+    return { path: r.path, stat: r.stat, zxid: reply.zxid };
+  }
+
+  async delete(sessionId: string, path: string, version: number): Promise<{ zxid: number }> {
+    const reply = await this.multi(sessionId, [{ type: 'delete', path, version }]);
+    if (!reply.ok) throw reply.error;
+    return { zxid: reply.zxid };
+  }
+
+  async setData(sessionId: string, path: string, data: Uint8Array, version: number): Promise<{ stat: Stat; zxid: number }> {
+    const reply = await this.multi(sessionId, [{ type: 'setData', path, data, version }]);
+    if (!reply.ok) throw reply.error;
+    const r = reply.results[0] as Extract<OpResult, { type: 'setData' }>;
+    return { stat: r.stat, zxid: reply.zxid };
+  }
+
+  async multi(sessionId: string, ops: Op[]): Promise<MultiReply> {
+    const r = (await this.write('multi', sessionId, ...opArgs(ops))) as unknown[];
+    const code = Number(r[0]);
+    if (code !== 0) return { ok: false, failedIndex: Number(r[1]), error: errorOf(code, String(r[2])) };
+    const zxid = Number(r[1]);
+    const results: OpResult[] = [];
+    let at = 2;
+    for (const op of ops) {
+      if (op.type === 'create') {
+        const path = String(r[at]);
+        results.push({ type: 'create', path, stat: statFrom(r, at + 1) });
+        at += 1 + STAT_FIELDS;
+      } else if (op.type === 'setData') {
+        results.push({ type: 'setData', path: op.path, stat: statFrom(r, at) });
+        at += STAT_FIELDS;
+      } else {
+        results.push({ type: op.type, path: op.path });
+      }
+    }
+    return { ok: true, results, zxid };
+  }
+
+  // ---- reads ----------------------------------------------------------------------------
+
+  async exists(path: string): Promise<{ stat: Stat | null; zxid: number }> {
+    const r = (await this.read('exists', [path])) as unknown[];
+    return { stat: r.length > 1 ? statFrom(r, 1) : null, zxid: Number(r[0]) };
+  }
+
+  async getData(path: string): Promise<{ data: Buffer; stat: Stat; zxid: number }> {
+    // The Buffer variant keeps the data binary-safe.
+    const r = (await this.read('get-data', [path], { buffers: true })) as unknown[];
+    if (r.length === 1) throw new NoNodeError(path);
+    return { data: r[1] as Buffer, stat: statFrom(r, 2), zxid: Number(r[0]) };
+  }
+
+  async getChildren(path: string, page?: ChildrenPage): Promise<{ children: string[]; stat: Stat; next?: string; zxid: number }> {
+    const after = page?.after;
+    const r = (await this.read('get-children', [path, after === undefined ? '0' : '1', after ?? '', page?.limit ?? 0])) as unknown[];
+    if (r.length === 1) throw new NoNodeError(path);
+    const stat = statFrom(r, 1);
+    const more = Number(r[1 + STAT_FIELDS]) === 1;
+    const children = (r.slice(2 + STAT_FIELDS) as unknown[]).map(String);
+    const zxid = Number(r[0]);
+    return more ? { children, stat, next: children[children.length - 1], zxid } : { children, stat, zxid };
+  }
+
+  async sync(_path: string): Promise<{ zxid: number }> {
+    // One Redis primary orders everything: a reply to GET comes after every write it acknowledged before.
+    return { zxid: Number(await this.call(() => this.cmd.get(this.keys.zxid)) ?? 0) };
+  }
+
+  // ---- watches --------------------------------------------------------------------------
+
+  async setInterest(path: string, kind: InterestKind, on: boolean): Promise<void> {
+    let kinds = this.interests.get(path);
+    const channel = kind === 'recursive' ? this.keys.recursiveChannel(path) : this.keys.pathChannel(path);
+    if (on) {
+      if (!kinds) this.interests.set(path, (kinds = new Set()));
+      kinds.add(kind);
+      try {
+        await this.subscribe(channel);
+        if (kind === 'recursive') {
+          this.recursivePaths.add(path);
+          await this.registerRecursive(path);
+        }
+      } catch (err) {
+        kinds.delete(kind);
+        if (kinds.size === 0) this.interests.delete(path);
+        if (kind === 'recursive') this.recursivePaths.delete(path);
+        this.unsubscribe(channel);
+        throw err;
+      }
+    } else if (kinds?.delete(kind)) {
+      if (kinds.size === 0) this.interests.delete(path);
+      if (kind === 'recursive') this.recursivePaths.delete(path);
+      this.unsubscribe(channel);
+    }
+  }
+
+  onEvent(listener: (ev: BackendEvent) => void): void {
+    this.eventListener = listener;
+  }
+
+  async flushEvents(zxid: number): Promise<void> {
+    // Messages come in publish order: once one with zxid ≥ `zxid` arrived, so did every earlier one.
+    if (this.channels.size === 0 || this.lastEventZxid >= zxid) return;
+    // Redis answers PING after every message already queued for this connection.
+    await this.call(() => this.sub.ping());
+  }
+
+  async changesSince(zxid: number): Promise<BackendEvent[] | null> {
+    const r = (await this.read('changes-since', [zxid], { keys: [this.keys.zxid, this.keys.log] })) as unknown;
+    if (!Array.isArray(r)) return null;
+    const out: BackendEvent[] = [];
+    for (let i = 0; i < r.length; i += 2) {
+      for (const ev of eventsFromLog(Number(r[i]), String(r[i + 1]))) if (this.wants(ev)) out.push(ev);
+    }
+    return out;
+  }
+
+  onLink(listener: (up: boolean) => void): void {
+    this.linkListener = listener;
+  }
+
+  // ---- internals ------------------------------------------------------------------------
+
+  private write(name: ScriptName, ...args: Array<string | number | Buffer>): Promise<unknown> {
+    const fn = this.script(name, false);
+    return this.call(() => fn(...this.keys.writeKeys, this.keys.prefix, ...args));
+  }
+
+  /** A read-only script: KEYS is the zxid key unless given, ARGV the prefix then `args`. */
+  private read(name: ScriptName, args: Array<string | number>, options: { buffers?: boolean; keys?: string[] } = {}): Promise<unknown> {
+    const fn = this.script(name, options.buffers ?? false);
+    const keys = options.keys ?? [this.keys.zxid];
+    return this.call(() => fn(...keys, this.keys.prefix, ...args));
+  }
+
+  private script(name: ScriptName, buffers: boolean): ScriptFn {
+    const s = loadScripts().get(name)!;
+    const m = (this.cmd as unknown as Record<string, ScriptFn>)[buffers ? `${s.command}Buffer` : s.command];
+    return m.bind(this.cmd);
+  }
+
+  /** Runs a Redis call; fails fast while the link is down and turns failures into typed errors. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new ConnectionLossError('Redis backend is closed');
+    if (!this.linkUp) throw new ConnectionLossError('Connection to Redis is down');
+    try {
+      return await fn();
+    } catch (err) {
+      throw toCorralError(err);
+    }
+  }
+
+  private subscribe(channel: string): Promise<void> {
+    const c = this.channels.get(channel);
+    if (c) {
+      c.refs++;
+      return c.ready;
+    }
+    const ready = this.call(() => this.sub.subscribe(channel)).then(() => undefined);
+    this.channels.set(channel, { refs: 1, ready });
+    ready.catch(() => {
+      // Not subscribed: the next interest must try again (the resubscribe after a reconnect covers the rest).
+    });
+    return ready;
+  }
+
+  private unsubscribe(channel: string): void {
+    const c = this.channels.get(channel);
+    if (!c || --c.refs > 0) return;
+    this.channels.delete(channel);
+    if (this.subReady && !this.closed) this.sub.unsubscribe(channel).catch((err: unknown) => this.logger.debug({ err, channel }, 'unsubscribe failed'));
+  }
+
+  private async registerRecursive(path: string): Promise<void> {
+    const fn = this.script('interest', false);
+    await this.call(() => fn(this.keys.recursive, this.keys.prefix, path, RECURSIVE_INTEREST_MS));
+  }
+
+  private async refreshRecursive(): Promise<void> {
+    if (!this.linkUp) return;
+    for (const p of this.recursivePaths) {
+      await this.registerRecursive(p).catch((err: unknown) => this.logger.debug({ err }, 'recursive watch refresh failed'));
+    }
+  }
+
+  private async reap(): Promise<void> {
+    if (!this.linkUp) return;
+    try {
+      await this.write('reap');
+    } catch (err) {
+      this.logger.debug({ err }, 'reaper tick failed');
+    }
+  }
+
+  /** After the subscriber reconnects: subscribe again, then report the link up (so catch-up misses nothing). */
+  private async resubscribe(): Promise<void> {
+    if (!this.opened || this.closed || this.subReady) return;
+    try {
+      const channels = [...this.channels.keys()];
+      if (channels.length > 0) await this.sub.subscribe(...channels);
+      // The store may have lost the registrations (restart without persistence, fail-over).
+      const fn = this.script('interest', false);
+      for (const p of this.recursivePaths) await fn(this.keys.recursive, this.keys.prefix, p, RECURSIVE_INTEREST_MS);
+      this.subReady = true;
+      this.updateLink();
+    } catch (err) {
+      this.logger.debug({ err }, 'resubscribe failed; retrying on the next reconnect');
+      if (!this.closed && this.sub.status === 'ready') setTimeout(() => void this.resubscribe(), 100).unref();
+    }
+  }
+
+  private updateLink(): void {
+    const up = !this.closed && this.cmd.status === 'ready' && this.subReady && this.sub.status === 'ready';
+    if (up === this.linkUp) return;
+    this.linkUp = up;
+    this.logger.debug({ up }, 'redis link');
+    this.linkListener(up);
+  }
+
+  private onMessage(msg: string): void {
+    const ev = eventFromMessage(msg);
+    if (!ev) return;
+    if (ev.zxid === this.lastEventZxid) {
+      const key = `${ev.type} ${ev.path}`;
+      if (this.deliveredAtLast.has(key)) return;
+      this.deliveredAtLast.add(key);
+    } else if (ev.zxid > this.lastEventZxid) {
+      this.lastEventZxid = ev.zxid;
+      this.deliveredAtLast.clear();
+      this.deliveredAtLast.add(`${ev.type} ${ev.path}`);
+    }
+    if (this.wants(ev)) this.eventListener(ev);
+  }
+
+  private wants(e: BackendEvent): boolean {
+    // Interest is checked on the event's own path and, for recursive watches, its ancestors.
+    let p = e.path;
+    for (;;) {
+      const kinds = this.interests.get(p);
+      if (kinds) for (const k of kinds) if (eventMatches(e, p, k)) return true;
+      if (p === '/') return false;
+      const i = p.lastIndexOf('/');
+      p = i <= 0 ? '/' : p.slice(0, i);
+    }
+  }
+
+  private listen(emitter: Redis | Cluster, event: string, fn: (...args: never[]) => void): void {
+    const f = fn as (...args: unknown[]) => void;
+    emitter.on(event, f);
+    this.detachers.push(() => emitter.off(event, f));
+  }
+}
+
+/** Resolves once a connection is ready, connecting it first if it is lazy. */
+async function ready(conn: Redis | Cluster): Promise<void> {
+  if (conn.status === 'ready') return;
+  if (conn.status === 'wait') {
+    await conn.connect();
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error('not ready within 10 s')), 10_000);
+    const onReady = () => done();
+    const onEnd = () => done(new Error('connection ended'));
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      conn.off('ready', onReady);
+      conn.off('end', onEnd);
+      if (err) reject(err); else resolve();
+    };
+    conn.on('ready', onReady);
+    conn.on('end', onEnd);
+  });
+}
+
+function errorOf(code: number, path: string): CorralError {
+  if (code === -112) return new SessionExpiredError();
+  if (code === -8) return new BadArgumentsError('The root znode cannot be deleted', path);
+  return errorFromCode(code, path);
+}
+
+function toCorralError(err: unknown): CorralError {
+  if (err instanceof CorralError) return err;
+  const e = err as Error;
+  if (e?.name === 'ReplyError') {
+    if (TRANSIENT_REPLY.test(e.message)) return new ConnectionLossError(`Redis: ${e.message}`, undefined, { cause: err });
+    return new SystemError(`Redis: ${e.message}`, { cause: err });
+  }
+  return new ConnectionLossError(`Redis link: ${e?.message ?? String(err)}`, undefined, { cause: err });
+}
+

@@ -1,0 +1,87 @@
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { BadArgumentsError } from '../errors.js';
+
+/**
+ * The two Redis connections one corral client uses: `commands` for scripts and reads,
+ * `subscriber` for watch events (a connection in subscribe mode can do nothing else).
+ */
+export interface RedisLinks {
+  commands: Redis | Cluster;
+  subscriber: Redis | Cluster;
+  /** False when the user passed `commands` in: corral must never close it. */
+  ownsCommands: boolean;
+  /** True for Redis Cluster. */
+  cluster: boolean;
+}
+
+/**
+ * What corral needs from every connection it opens itself: fail fast while the link is
+ * down (ops must reject with ConnectionLossError, not wait in an offline queue), never
+ * resend a write whose reply was lost (it may have been applied: ZooKeeper's connection
+ * loss), reconnect by itself, and batch commands issued in the same tick.
+ */
+const OWN: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  enableAutoPipelining: true,
+  lazyConnect: true,
+  retryStrategy: (attempt: number) => Math.min(25 * attempt, 250),
+  connectTimeout: 5_000,
+};
+
+/** Subscriptions are restored by the backend itself, so it knows when they are back. */
+const SUBSCRIBER: RedisOptions = { ...OWN, autoResubscribe: false, enableAutoPipelining: false };
+
+/**
+ * Builds the connections from what the user gave `connect()`:
+ * - a URL string (`redis://user:pass@host:6379/0`, `rediss://` for TLS);
+ * - ioredis options (`{ host, port, username, password, tls, db, … }`), or Sentinel
+ *   options (`{ sentinels: [{ host, port }], name: 'mymaster', … }`), also accepted as
+ *   `{ redis: {...}, sentinels: [...] }`;
+ * - `{ cluster: [nodes], …ClusterOptions }` for Redis Cluster;
+ * - an ioredis `Redis` or `Cluster` instance: used as is and never closed by corral; its
+ *   `duplicate()` carries the watch subscriptions.
+ */
+export function openLinks(target: { redis: unknown; sentinels?: unknown }): RedisLinks {
+  const r = target.redis;
+  if (r instanceof Redis) {
+    return { commands: r, subscriber: r.duplicate(SUBSCRIBER), ownsCommands: false, cluster: false };
+  }
+  if (r instanceof Cluster) {
+    return { commands: r, subscriber: r.duplicate(undefined, { redisOptions: { ...r.options.redisOptions, ...SUBSCRIBER }, ...clusterOwn() }), ownsCommands: false, cluster: true };
+  }
+  if (typeof r === 'string') {
+    if (!/^rediss?:\/\//.test(r)) throw new BadArgumentsError(`Expected a redis:// or rediss:// URL, got ${JSON.stringify(r)}`);
+    return { commands: new Redis(r, OWN), subscriber: new Redis(r, SUBSCRIBER), ownsCommands: true, cluster: false };
+  }
+  if (typeof r === 'object' && r !== null && !Array.isArray(r)) {
+    const { cluster, ...rest } = r as { cluster?: unknown } & Record<string, unknown>;
+    if (cluster !== undefined) {
+      if (!Array.isArray(cluster) || cluster.length === 0) {
+        throw new BadArgumentsError('Expected `redis.cluster` to be a non-empty array of cluster nodes ({ host, port } or "host:port")');
+      }
+      const base = rest as ClusterOptions;
+      const make = (extra: RedisOptions) => new Cluster(cluster as ClusterNode[], {
+        ...base, ...clusterOwn(), redisOptions: { ...base.redisOptions, ...extra },
+      });
+      return { commands: make(OWN), subscriber: make(SUBSCRIBER), ownsCommands: true, cluster: true };
+    }
+    const options = { ...(rest as RedisOptions) };
+    if (target.sentinels !== undefined) options.sentinels = target.sentinels as RedisOptions['sentinels'];
+    if (options.sentinels !== undefined && typeof options.name !== 'string') {
+      throw new BadArgumentsError('Sentinel needs `name`, the master group name (e.g. { sentinels: [...], name: "mymaster" })');
+    }
+    return { commands: new Redis({ ...options, ...OWN }), subscriber: new Redis({ ...options, ...SUBSCRIBER }), ownsCommands: true, cluster: false };
+  }
+  throw new BadArgumentsError('Expected `redis` to be a URL, ioredis options, { cluster: [...] } or an ioredis Redis/Cluster instance');
+}
+
+function clusterOwn(): ClusterOptions {
+  return {
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    lazyConnect: true,
+    clusterRetryStrategy: (attempt: number) => Math.min(50 * attempt, 500),
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Every Redis key and channel name of a namespace, built in this one place.
+ *
+ * All carry the hash tag `{ns}`, so every key a script touches maps to one Redis Cluster
+ * slot (scripts must not cross slots) and different namespaces spread over the shards.
+ * The Lua scripts derive per-znode keys from {@link NamespaceKeys.prefix} the same way
+ * (core/redis/lua/includes/keys.lua); keep the two in step.
+ *
+ * Layout (prefix `corral:{ns}:`):
+ * - `zxid`        string: last zxid of the namespace
+ * - `sessions`    sorted set: session id → deadline (ms, Redis clock)
+ * - `timeouts`    hash: session id → session timeout (ms)
+ * - `ttl`         sorted set: TTL znode path → mtime + ttl
+ * - `log`         stream: the change log, one entry per zxid (id `<zxid>-0`)
+ * - `recursive`   sorted set: recursively watched path → registration deadline
+ * - `sid`         string: session id counter
+ * - `n:<path>`    hash: one znode (data, mode, ttl, zxids, times, versions, owner)
+ * - `c:<path>`    sorted set: the znode's child names (score 0, lexical order)
+ * - `e:<session>` set: the session's ephemeral paths
+ * Channels: `w:<path>` (events of a path), `r:<path>` (events below a recursive watch).
+ */
+export interface NamespaceKeys {
+  readonly prefix: string;
+  readonly zxid: string;
+  readonly sessions: string;
+  readonly timeouts: string;
+  readonly ttl: string;
+  readonly log: string;
+  readonly recursive: string;
+  readonly sessionSeq: string;
+  /** The KEYS every write script takes, in the order its header names them. */
+  readonly writeKeys: readonly string[];
+  node(path: string): string;
+  children(path: string): string;
+  ephemerals(sessionId: string): string;
+  /** Channel of the events of exactly `path` (node and children watches). */
+  pathChannel(path: string): string;
+  /** Channel of the events at or below a recursively watched `path`. */
+  recursiveChannel(path: string): string;
+}
+
+/** The keys of one namespace. */
+export function namespaceKeys(namespace: string): NamespaceKeys {
+  const prefix = `corral:{${namespace}}:`;
+  const k = (s: string) => prefix + s;
+  const keys = {
+    prefix,
+    zxid: k('zxid'),
+    sessions: k('sessions'),
+    timeouts: k('timeouts'),
+    ttl: k('ttl'),
+    log: k('log'),
+    recursive: k('recursive'),
+    sessionSeq: k('sid'),
+  };
+  return {
+    ...keys,
+    writeKeys: [keys.zxid, keys.sessions, keys.timeouts, keys.ttl, keys.log, keys.recursive, keys.sessionSeq],
+    node: (path) => k(`n:${path}`),
+    children: (path) => k(`c:${path}`),
+    ephemerals: (sessionId) => k(`e:${sessionId}`),
+    pathChannel: (path) => k(`w:${path}`),
+    recursiveChannel: (path) => k(`r:${path}`),
+  };
+}

@@ -1,0 +1,33 @@
+--[[
+  Key helpers shared by every script (reads and writes). ARGV[1] is the namespace prefix
+  `corral:{ns}:` from core/redis/keys.ts; per-znode keys are derived from it:
+    <prefix>n:<path>   hash: d data, m mode, t ttl, cz mz pz ct mt v cv, o owner ('' = none)
+    <prefix>c:<path>   sorted set of child names, all score 0 (lexical order)
+    <prefix>e:<sid>    set of the session's ephemeral paths
+  They carry the same `{ns}` hash tag as the declared KEYS, so one Redis Cluster slot.
+]]
+local PREFIX = ARGV[1]
+
+local function nodeKey(path) return PREFIX .. 'n:' .. path end
+local function childKey(path) return PREFIX .. 'c:' .. path end
+local function ephKey(sid) return PREFIX .. 'e:' .. sid end
+
+local function parentOf(path)
+  local i = string.match(path, '^.*()/')
+  if i == nil or i <= 1 then return '/' end
+  return string.sub(path, 1, i - 1)
+end
+local function nameOf(path) return string.match(path, '([^/]*)$') end
+
+--- A znode's Stat as the client's 10-field reply: cz mz pz ct mt v cv owner dataLength numChildren.
+local function statOf(path)
+  local f = redis.call('HMGET', nodeKey(path), 'cz', 'mz', 'pz', 'ct', 'mt', 'v', 'cv', 'o')
+  return { tonumber(f[1]), tonumber(f[2]), tonumber(f[3]), tonumber(f[4]), tonumber(f[5]),
+    tonumber(f[6]), tonumber(f[7]), f[8], redis.call('HSTRLEN', nodeKey(path), 'd'),
+    redis.call('ZCARD', childKey(path)) }
+end
+
+--- The root's Stat before anything was ever written (the root is created lazily by writes).
+local function rootStatDefault()
+  return { 0, 0, 0, 0, 0, 0, 0, '', 0, redis.call('ZCARD', childKey('/')) }
+end

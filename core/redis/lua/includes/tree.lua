@@ -1,0 +1,163 @@
+--[[
+  Shared helpers of every write script (concatenated in place of `-- @include tree`).
+
+  Every write script takes the same KEYS, built by core/redis/keys.ts:
+    KEYS[1] zxid        string: the namespace's last zxid
+    KEYS[2] sessions    sorted set: session id -> deadline (ms, Redis clock)
+    KEYS[3] timeouts    hash: session id -> session timeout (ms)
+    KEYS[4] ttl         sorted set: TTL znode path -> mtime + ttl (ms)
+    KEYS[5] log         stream: one entry per zxid (id `<zxid>-0`), the change log
+    KEYS[6] recursive   sorted set: path under a recursive watch -> interest deadline (ms)
+    KEYS[7] sessionSeq  string: counter for session ids
+  and ARGV[1] = the namespace prefix `corral:{ns}:` (per-znode keys: see keys.lua).
+  Channels: <prefix>w:<path> (events of that path), <prefix>r:<path> (events below a
+  recursively watched path). Event messages are `<zxid> <code> <path>` with code
+  c created, d deleted, m dataChanged, h childrenChanged.
+]]
+-- @include keys
+
+local K_ZXID, K_SESSIONS, K_TIMEOUTS, K_TTL, K_LOG, K_RECURSIVE, K_SESSION_SEQ =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+-- Change-log length: enough for a client cut off for a few seconds under load; older
+-- catch-ups fall back to re-reading the watched znodes (the client's resync).
+local LOG_MAXLEN = 10000
+
+local E_NONODE, E_NODEEXISTS, E_BADVERSION, E_NOTEMPTY = -101, -110, -103, -111
+local E_NOCHILDRENFOREPHEMERALS, E_SESSIONEXPIRED, E_BADARGUMENTS = -108, -112, -8
+
+-- Byte order (= UTF-16 order for valid znode paths, which exclude surrogates): Lua's own
+-- string `<` uses strcoll, which depends on the server's locale.
+local function bytesLess(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
+local T = redis.call('TIME')
+local NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
+local RECURSIVE_WATCHED = redis.call('ZCARD', K_RECURSIVE) > 0
+
+-- The root always exists (also after the store lost everything: FLUSHALL, an empty restart).
+local function ensureRoot()
+  if redis.call('EXISTS', nodeKey('/')) == 0 then
+    redis.call('HSET', nodeKey('/'), 'd', '', 'm', 'persistent', 't', 0, 'cz', 0, 'mz', 0, 'pz', 0,
+      'ct', 0, 'mt', 0, 'v', 0, 'cv', 0, 'o', '')
+  end
+end
+
+local function nextZxid() return redis.call('INCR', K_ZXID) end
+
+local function currentZxid() return tonumber(redis.call('GET', K_ZXID) or '0') end
+
+--- Publishes one write's events and appends them to the change log as one entry.
+local function emit(zxid, events)
+  local parts = {}
+  for i = 1, #events, 2 do
+    local code, path = events[i], events[i + 1]
+    local msg = zxid .. ' ' .. code .. ' ' .. path
+    -- Publishing to a channel nobody listens to costs one dictionary lookup.
+    redis.call('PUBLISH', PREFIX .. 'w:' .. path, msg)
+    if RECURSIVE_WATCHED and code ~= 'h' then
+      local p = path
+      while true do
+        if redis.call('ZSCORE', K_RECURSIVE, p) then redis.call('PUBLISH', PREFIX .. 'r:' .. p, msg) end
+        if p == '/' then break end
+        p = parentOf(p)
+      end
+    end
+    parts[#parts + 1] = code .. path
+  end
+  local id = zxid .. '-0'
+  local ok = redis.pcall('XADD', K_LOG, 'MAXLEN', '~', LOG_MAXLEN, id, 'e', table.concat(parts, '\n'))
+  if type(ok) == 'table' and ok.err then
+    -- The log is ahead of the counter: the store went back in time under it. Start afresh
+    -- (older entries would be lies); clients that needed them fall back to a resync.
+    redis.call('DEL', K_LOG)
+    redis.call('XADD', K_LOG, 'MAXLEN', '~', LOG_MAXLEN, id, 'e', table.concat(parts, '\n'))
+  end
+end
+
+--- Removes a childless znode and updates its parent; records events and container candidates.
+local function removeNode(path, zxid, events, containers)
+  local owner = redis.call('HGET', nodeKey(path), 'o')
+  local parent = parentOf(path)
+  redis.call('DEL', nodeKey(path), childKey(path))
+  redis.call('ZREM', childKey(parent), nameOf(path))
+  redis.call('HINCRBY', nodeKey(parent), 'cv', 1)
+  redis.call('HSET', nodeKey(parent), 'pz', zxid)
+  if owner and owner ~= '' then redis.call('SREM', ephKey(owner), path) end
+  redis.call('ZREM', K_TTL, path)
+  events[#events + 1] = 'd'; events[#events + 1] = path
+  events[#events + 1] = 'h'; events[#events + 1] = parent
+  if redis.call('HGET', nodeKey(parent), 'm') == 'container' then
+    for _, c in ipairs(containers) do if c == parent then return end end
+    containers[#containers + 1] = parent
+  end
+end
+
+--- Deletes containers left without children (having had some), each as its own write.
+local function cascadeContainers(containers)
+  local i = 1
+  while i <= #containers do
+    local path = containers[i]
+    local f = redis.call('HMGET', nodeKey(path), 'm', 'cv')
+    if f[1] == 'container' and tonumber(f[2]) > 0 and redis.call('EXISTS', childKey(path)) == 0 then
+      local zxid = nextZxid()
+      local events = {}
+      removeNode(path, zxid, events, containers)
+      emit(zxid, events)
+    end
+    i = i + 1
+  end
+end
+
+--- Ends a session: its ephemerals go in one write (one zxid, path order), none if it had none.
+local function closeSession(sid)
+  redis.call('ZREM', K_SESSIONS, sid)
+  redis.call('HDEL', K_TIMEOUTS, sid)
+  local paths = redis.call('SMEMBERS', ephKey(sid))
+  redis.call('DEL', ephKey(sid))
+  if #paths == 0 then return end
+  table.sort(paths, bytesLess)
+  local zxid = nextZxid()
+  local events, containers = {}, {}
+  for _, p in ipairs(paths) do
+    if redis.call('EXISTS', nodeKey(p)) == 1 then removeNode(p, zxid, events, containers) end
+  end
+  emit(zxid, events)
+  cascadeContainers(containers)
+end
+
+--- Expires overdue sessions, then childless TTL znodes past mtime + ttl (one zxid each, path order).
+local function reap()
+  local due = redis.call('ZRANGEBYSCORE', K_SESSIONS, '-inf', '(' .. NOW)
+  for _, sid in ipairs(due) do closeSession(sid) end
+  local ttl = redis.call('ZRANGEBYSCORE', K_TTL, '-inf', '(' .. NOW)
+  if #ttl > 0 then
+    local expired = {}
+    for _, p in ipairs(ttl) do
+      if redis.call('EXISTS', childKey(p)) == 0 then expired[#expired + 1] = p end
+    end
+    table.sort(expired, bytesLess)
+    for _, p in ipairs(expired) do
+      if redis.call('EXISTS', nodeKey(p)) == 1 then
+        local zxid = nextZxid()
+        local events, containers = {}, {}
+        removeNode(p, zxid, events, containers)
+        emit(zxid, events)
+        cascadeContainers(containers)
+      else
+        redis.call('ZREM', K_TTL, p)
+      end
+    end
+  end
+  redis.call('ZREMRANGEBYSCORE', K_RECURSIVE, '-inf', '(' .. NOW)
+end
+
+local function sessionLive(sid)
+  return redis.call('ZSCORE', K_SESSIONS, sid) ~= false
+end
+
