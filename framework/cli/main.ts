@@ -11,7 +11,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     // First Ctrl-C: stop gracefully (drain, resign, close sessions). Second: leave now.
     if (++signals > 1) process.exit(130);
-    stop.abort();
+    stop.abort(sig);
   });
 }
 
