@@ -68,6 +68,11 @@ export class RedisBackend implements Backend {
     }
   }
 
+  /** True while both links (commands and events) are up. */
+  get isConnected(): boolean {
+    return this.linkUp;
+  }
+
   async open(): Promise<void> {
     if (this.opened) return;
     this.opened = true;

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { connect, type Client } from '../../../core/index.js';
+import { namespaceKeys, RedisBackend } from '../../../core/redis/index.js';
+import { startProxy, type Proxy } from '../../faults/index.js';
+import type { BackendHarness } from '../harness.js';
+import { quietLogger } from '../logger.js';
+
+/** Where the shared test Redis listens (never flushed: every case has its own namespace). */
+const REDIS_HOST = process.env.CORRAL_TEST_REDIS_HOST ?? '127.0.0.1';
+const REDIS_PORT = Number(process.env.CORRAL_TEST_REDIS_PORT ?? 6379);
+
+/**
+ * The Redis backend on the shared test Redis. Each client connects through its own TCP
+ * proxy, so `partition` cuts exactly that client's links (commands and pub/sub) for real.
+ */
+export function redisHarness(): BackendHarness {
+  let namespace = '';
+  let admin: Redis | null = null;
+  const proxies = new Map<Client, Proxy>();
+  let old: Proxy[] = [];
+
+  const proxyOf = (zk: Client): Proxy => {
+    const p = proxies.get(zk);
+    if (!p) throw new Error('not a client of this redis harness');
+    return p;
+  };
+
+  return {
+    name: 'redis',
+    async setup() {
+      admin = new Redis({ host: REDIS_HOST, port: REDIS_PORT, lazyConnect: true });
+      await admin.connect();
+    },
+    newCase() {
+      namespace = `ns-${randomUUID()}`;
+      // The previous case's clients are closed by now; their proxies can go.
+      old.push(...proxies.values());
+      proxies.clear();
+      const closing = old;
+      old = [];
+      for (const p of closing) void p.close();
+    },
+    async connect(opts = {}) {
+      if (!namespace) throw new Error('call newCase() first');
+      const proxy = await startProxy({ targetHost: REDIS_HOST, targetPort: REDIS_PORT });
+      try {
+        const zk = await connect({ redis: proxy.url }, { namespace, logger: quietLogger, ...opts });
+        proxies.set(zk, proxy);
+        return zk;
+      } catch (err) {
+        await proxy.close();
+        throw err;
+      }
+    },
+    async partition(zk) {
+      proxyOf(zk).cut();
+    },
+    async heal(zk) {
+      proxyOf(zk).heal();
+      // Like the memory backend's heal(), return once the link is usable again (ioredis
+      // reconnects on its own, within its retry delay).
+      if (zk.state === 'closed' || !(zk.backend instanceof RedisBackend)) return;
+      const be = zk.backend;
+      const deadline = Date.now() + 5000;
+      while (!be.isConnected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    },
+    async liveSessions() {
+      const keys = namespaceKeys(namespace);
+      const [sec, micro] = await admin!.time();
+      const now = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
+      return new Set(await admin!.zrangebyscore(keys.sessions, now, '+inf'));
+    },
+    async teardown() {
+      await Promise.all([...proxies.values(), ...old].map((p) => p.close()));
+      proxies.clear();
+      admin?.disconnect();
+      admin = null;
+    },
+  };
+}
