@@ -44,7 +44,7 @@ function buildParser(args: string[], io: Io, run: RunOptions, setCode: (c: numbe
     .parserConfiguration({ 'populate--': true })
     .option('redis', { type: 'string', describe: 'Redis URL of the shared store (default: $CORRAL_REDIS_URL)', global: true })
     .option('namespace', {
-      alias: 'n', type: 'string', global: true, default: io.env.CORRAL_NAMESPACE ?? 'corral',
+      alias: 'n', type: 'string', global: true, default: io.env.CORRAL_NAMESPACE || 'corral',
       describe: 'Independent tree inside the store ($CORRAL_NAMESPACE)',
     })
     .option('json', { type: 'boolean', default: false, global: true, describe: 'Machine-readable output (JSON, one document per line)' })

@@ -70,6 +70,7 @@ describe('the corral binary reports bad input in one line with an exit code', ()
     const started = Date.now();
     const r = await cli(['ls', '/', '--redis', `redis://127.0.0.1:${port}`, '--connect-timeout', '1500']);
     expect(Date.now() - started).toBeLessThan(10_000);
+    expect(r.stderr).toMatch(/^corral: cannot reach Redis/);
     expect(r.code).toBe(3);
     oneLine(r.stderr);
     expect(r.stderr).toMatch(new RegExp(`^corral: cannot reach Redis at redis://127.0.0.1:${port}`));
