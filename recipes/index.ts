@@ -10,3 +10,7 @@ export { Lease, type LeaseEvents } from './lease.js';
 export type { WaitOptions } from './internal/args.js';
 export { LeaderLatch, getLeader, type Leadership, type LeaderLatchEvents } from './leader-latch.js';
 export { LeaderSelector, runAsLeader, type LeaderSelectorEvents } from './leader-selector.js';
+export { Mutex, withLock, type MutexOptions } from './mutex.js';
+export { ReadWriteLock } from './read-write-lock.js';
+export { Semaphore } from './semaphore.js';
+export { MultiLock, type MultiLease } from './multi-lock.js';

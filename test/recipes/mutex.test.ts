@@ -1,0 +1,222 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AbortedError, BadArgumentsError, SessionExpiredError, TimeoutError, type Client } from '../../core/index.js';
+import { LeaseLostError, Mutex, withLock, type Lease } from '../../recipes/index.js';
+import { BACKENDS, client, countingClient, cut, heal, lossyClient, newNamespace, sleep, until } from './backends.js';
+
+const open: Client[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+
+describe.each(BACKENDS)('Mutex on %s', (kind) => {
+  async function zk(ns: string, sessionTimeoutMs = 1000): Promise<Client> {
+    const c = await client(kind, ns, { sessionTimeoutMs });
+    open.push(c);
+    return c;
+  }
+  async function children(c: Client, path: string): Promise<string[]> {
+    return (await c.getChildren(path)).children;
+  }
+
+  it('excludes: concurrent critical sections never overlap, tokens strictly increase', async () => {
+    const ns = newNamespace();
+    const clients = await Promise.all([0, 1, 2, 3].map(() => zk(ns)));
+    let inside = 0;
+    let maxInside = 0;
+    const tokens: number[] = [];
+    await Promise.all(clients.flatMap((c) => [0, 1, 2].map(() => new Mutex(c, '/locks/x').withLock(async (lease) => {
+      inside++;
+      maxInside = Math.max(maxInside, inside);
+      tokens.push(lease.token);
+      await sleep(2);
+      inside--;
+    }))));
+    expect(maxInside).toBe(1);
+    expect(tokens.length).toBe(12);
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1]);
+    expect(await children(clients[0], '/locks/x')).toEqual([]);
+  });
+
+  it('is fair: waiters acquire in arrival order', async () => {
+    const ns = newNamespace();
+    const holder = await new Mutex(await zk(ns), '/fair').acquire();
+    const order: number[] = [];
+    const waits: Promise<void>[] = [];
+    for (let i = 0; i < 8; i++) {
+      const m = new Mutex(await zk(ns), '/fair');
+      waits.push(m.withLock(async () => { order.push(i); }));
+      // Arrival = znode creation: wait until waiter i has queued before starting i+1.
+      await until(async () => (await children(open[0], '/fair')).length === i + 2, 2000, 'queued');
+    }
+    await holder.release();
+    await Promise.all(waits);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('has no herd effect: 20 waiters, the release wakes exactly one of them', async () => {
+    const ns = newNamespace();
+    const holder = await new Mutex(await zk(ns), '/herd').acquire();
+    const waiters: Array<{ events: () => number; p: Promise<Lease> }> = [];
+    for (let i = 0; i < 20; i++) {
+      const { zk: c, events } = await countingClient(kind, ns);
+      open.push(c);
+      waiters.push({ events, p: new Mutex(c, '/herd').acquire() });
+    }
+    await until(async () => (await children(open[0], '/herd')).length === 21, 3000, 'queued');
+    await sleep(100);
+    const before = waiters.map((w) => w.events());
+    await holder.release();
+    const first = await waiters[0].p;
+    await sleep(150);
+    const woken = waiters.map((w, i) => w.events() - before[i]);
+    expect(woken[0]).toBe(1);
+    expect(woken.slice(1)).toEqual(new Array(19).fill(0));
+    // Hand the lock down the line: each release wakes only the next waiter (the releaser
+    // itself also hears of its own znode's deletion, through its lease's watch).
+    let lease = first;
+    for (let i = 1; i < 20; i++) {
+      const snap = waiters.map((w) => w.events());
+      await lease.release();
+      lease = await waiters[i].p;
+      await sleep(20);
+      const delta = waiters.map((w, j) => w.events() - snap[j]);
+      expect(delta[i]).toBe(1);
+      expect(delta.reduce((a, b) => a + b, 0) - delta[i] - delta[i - 1]).toBe(0);
+    }
+    await lease.release();
+  });
+
+  it('acquire honours timeoutMs and AbortSignal, and an abandoned attempt leaves no znode', async () => {
+    const ns = newNamespace();
+    const a = await zk(ns);
+    const b = await zk(ns);
+    const lease = await new Mutex(a, '/t').acquire();
+    const t0 = performance.now();
+    await expect(new Mutex(b, '/t').acquire({ timeoutMs: 100 })).rejects.toBeInstanceOf(TimeoutError);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(95);
+    expect(await children(a, '/t')).toHaveLength(1);
+    const ac = new AbortController();
+    const p = new Mutex(b, '/t').acquire({ signal: ac.signal });
+    await until(async () => (await children(a, '/t')).length === 2, 2000, 'queued');
+    ac.abort(new Error('user gave up'));
+    const err = await p.catch((e) => e);
+    expect(err).toBeInstanceOf(AbortedError);
+    expect(await children(a, '/t')).toHaveLength(1);
+    const pre = new AbortController();
+    pre.abort();
+    await expect(new Mutex(b, '/t').acquire({ signal: pre.signal })).rejects.toBeInstanceOf(AbortedError);
+    expect(await children(a, '/t')).toHaveLength(1);
+    // A free lock with timeoutMs 0 is still granted (try-lock).
+    await lease.release();
+    const l2 = await new Mutex(b, '/t').acquire({ timeoutMs: 0 });
+    await l2.release();
+    expect(await children(a, '/t')).toEqual([]);
+  });
+
+  it('a create whose reply was lost is found again, not duplicated (protected mode)', async () => {
+    const ns = newNamespace();
+    const { zk: c, loseNextCreateReply, creates } = await lossyClient(kind, ns);
+    open.push(c);
+    await new Mutex(c, '/lossy').withLock(async () => undefined); // creates /lossy
+    const n0 = creates();
+    loseNextCreateReply();
+    const lease = await new Mutex(c, '/lossy').acquire({ timeoutMs: 3000 });
+    expect(creates() - n0).toBe(1);
+    const names = await children(c, '/lossy');
+    expect(names).toHaveLength(1);
+    expect(lease.path).toBe(`/lossy/${names[0]}`);
+    // A second contender still gets the lock once we release: no orphan blocks it.
+    const other = await zk(ns);
+    const p = new Mutex(other, '/lossy').acquire({ timeoutMs: 3000 });
+    await lease.release();
+    await (await p).release();
+  });
+
+  it('withLock releases on throw; await using releases at block end', async () => {
+    const ns = newNamespace();
+    const c = await zk(ns);
+    await expect(withLock(c, '/w', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    expect(await children(c, '/w')).toEqual([]);
+    let path = '';
+    {
+      await using lease = await new Mutex(c, '/w').acquire();
+      path = lease.path;
+      expect(await c.exists(path)).not.toBeNull();
+    }
+    expect(await c.exists(path)).toBeNull();
+  });
+
+  it('re-entrant mutex: nested acquires share one znode, released by the last release', async () => {
+    const ns = newNamespace();
+    const c = await zk(ns);
+    const m = new Mutex(c, '/re', { reentrant: true });
+    const l1 = await m.acquire();
+    const l2 = await m.acquire({ timeoutMs: 100 });
+    expect(l2.token).toBe(l1.token);
+    expect(m.holdCount).toBe(2);
+    expect(await children(c, '/re')).toHaveLength(1);
+    await l2.release();
+    expect(await children(c, '/re')).toHaveLength(1);
+    await l1.release();
+    expect(await children(c, '/re')).toEqual([]);
+    // Non-re-entrant: a second acquire on the same object waits its turn.
+    const n = new Mutex(c, '/nre');
+    const h = await n.acquire();
+    await expect(n.acquire({ timeoutMs: 50 })).rejects.toBeInstanceOf(TimeoutError);
+    await h.release();
+  });
+
+  it('tells the holder: suspended = in doubt, expired = lost; the next holder gets a higher token', async () => {
+    if (kind !== 'memory') return; // link cuts are simulated on the memory backend; Redis: see processes test
+    const ns = newNamespace();
+    const a = await zk(ns, 400);
+    const lease = await new Mutex(a, '/s').acquire();
+    const events: string[] = [];
+    lease.on('suspended', () => events.push('suspended'));
+    lease.on('reconnected', () => events.push('reconnected'));
+    lease.on('lost', (e) => events.push(`lost:${e.name}`));
+    cut(a);
+    expect(lease.inDoubt).toBe(true);
+    expect(lease.signal.aborted).toBe(false);
+    heal(a);
+    await until(() => events.includes('reconnected'), 2000, 'reconnected');
+    expect(lease.inDoubt).toBe(false);
+
+    const b = await zk(ns, 400);
+    const next = new Mutex(b, '/s').acquire({ timeoutMs: 3000 });
+    cut(a);
+    const t0 = performance.now();
+    const lb = await next;
+    expect(performance.now() - t0).toBeLessThan(400 + 250);
+    await until(() => lease.signal.aborted, 2000, 'lost');
+    expect(lease.signal.reason).toBeInstanceOf(SessionExpiredError);
+    expect(events).toEqual(['suspended', 'reconnected', 'suspended', 'lost:SessionExpiredError']);
+    expect(lb.token).toBeGreaterThan(lease.token);
+    heal(a);
+    await lease.release(); // safe on a lost lease
+    await lb.release();
+  });
+
+  it('a deleted lock znode is reported as lost (LeaseLostError)', async () => {
+    const ns = newNamespace();
+    const c = await zk(ns);
+    const lease = await new Mutex(c, '/d').acquire();
+    await (await zk(ns)).delete(lease.path);
+    await until(() => lease.signal.aborted, 2000, 'lost');
+    expect(lease.signal.reason).toBeInstanceOf(LeaseLostError);
+  });
+
+  it('rejects bad arguments with BadArgumentsError and creates nothing', async () => {
+    const ns = newNamespace();
+    const c = await zk(ns);
+    expect(() => new Mutex(c, '')).toThrow(BadArgumentsError);
+    expect(() => new Mutex(c, '/')).toThrow(BadArgumentsError);
+    expect(() => new Mutex({} as Client, '/x')).toThrow(BadArgumentsError);
+    expect(() => new Mutex(c, 'relative')).toThrow(/Invalid path/);
+    const m = new Mutex(c, '/bad');
+    await expect(m.acquire({ timeoutMs: -5 })).rejects.toBeInstanceOf(BadArgumentsError);
+    await expect(m.acquire({ timeoutMs: NaN })).rejects.toBeInstanceOf(BadArgumentsError);
+    await expect(m.acquire({ signal: 'no' as never })).rejects.toBeInstanceOf(BadArgumentsError);
+    expect(await c.exists('/bad')).toBeNull();
+  });
+});
