@@ -1,0 +1,531 @@
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  BadArgumentsError, NodeExistsError, NoNodeError, NotEmptyError, op, SessionExpiredError,
+  type Client, type OpInput, type WatchEvent, type WatchStream,
+} from '../core/index.js';
+import { electMaster } from './election.js';
+import {
+  ASSIGN, assignDir, assignPath, CANCEL, cancelPath, leaf, splitAssignment, statusPath, TASKS, taskPath, WORKERS, workerPath,
+} from './paths.js';
+import { clientFactory, Kick, sleep, type ClientFactory, type ConnectionOptions } from './session.js';
+import { decodeTask, encode, toTaskError, type StatusRecord, type TaskRecord } from './task.js';
+import { ensureFolders, listAll, multiGroups, statusOp } from './tree.js';
+
+export interface MasterOptions extends ConnectionOptions {
+  /** This master's id (the data of `/master` while it leads). Default `<host>-<pid>-<random>`. */
+  id?: string;
+  /** Tasks per assignment multi (each is 2 ops). Default 64. */
+  batchSize?: number;
+  /** Close on SIGTERM and SIGINT. Default false (the CLI turns it on). */
+  handleSignals?: boolean;
+}
+
+export interface MasterEvents {
+  /** This master won the election and rebuilt its picture from the tree. */
+  elected: [{ id: string; token: number }];
+  /** Leadership ended (session lost); it rejoins the election with a new session. */
+  deposed: [Error];
+  /** A batch of tasks was assigned. */
+  assigned: [{ count: number }];
+  /** A dead worker's unfinished tasks went back to /tasks. */
+  reclaimed: [{ worker: string; tasks: number }];
+  error: [Error];
+}
+
+interface WorkerInfo {
+  capacity: number;
+  labels: string[];
+  draining: boolean;
+}
+
+interface Queued {
+  id: string;
+  data?: Buffer;
+  rec?: TaskRecord;
+  /** 0: free; -1: an assignment multi is in flight; >0: assigned at this zxid, waiting for the stream to confirm. */
+  taking: number;
+}
+
+/**
+ * The master: elected through the leader-election recipe (backups wait), it rebuilds its
+ * whole picture from the tree — no state is handed over from the previous master — then
+ * watches `/workers`, `/tasks`, `/assign` and `/cancel` and assigns each task with one
+ * multi (create `/assign/<worker>/<task>`, delete `/tasks/<task>`), batched, in priority
+ * order, within each worker's capacity and labels. A dead worker's assignments are moved
+ * back to `/tasks` (one multi each: create the task, delete the assignment).
+ *
+ * @example
+ * const master = createMaster({ connect: { redis: 'redis://127.0.0.1:6379' }, namespace: 'jobs' });
+ * master.on('elected', ({ id }) => console.log('master now', id));
+ * // … later
+ * await master.close();
+ */
+export class Master extends EventEmitter<MasterEvents> {
+  readonly id: string;
+  private readonly factory: ClientFactory;
+  private readonly batchSize: number;
+  private readonly stop = new AbortController();
+  private readonly kick = new Kick();
+  private readonly loop: Promise<void>;
+  private closing: Promise<void> | null = null;
+  private leading = false;
+  private readonly signalHandler = () => void this.close();
+
+  // The picture, rebuilt from the tree by each new master.
+  private workers = new Map<string, WorkerInfo>();
+  /** /assign/<w> → tasks there, as the /assign stream reported them. */
+  private dirs = new Map<string, Set<string>>();
+  /** Assignments written but not yet seen on the /assign stream: worker → task → zxid (Infinity while in flight). */
+  private inflight = new Map<string, Map<string, number>>();
+  private queued = new Map<string, Queued>();
+  private cancels = new Set<string>();
+  /** Loaded queued tasks in priority order (stale entries are skipped and dropped lazily). */
+  private order: Queued[] = [];
+  /** Loaded since the last round, merged into `order` at the next one. */
+  private fresh: Queued[] = [];
+  private reclaiming = new Set<string>();
+  private seenAssign = 0;
+
+  constructor(options: MasterOptions = {}) {
+    super();
+    if (typeof options !== 'object' || options === null) throw new BadArgumentsError('Expected master options to be an object');
+    this.id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    if (typeof this.id !== 'string' || this.id.length === 0 || this.id.length > 200) throw new BadArgumentsError('Expected `id` to be a string of 1-200 characters');
+    const b = options.batchSize ?? 64;
+    if (!Number.isInteger(b) || b < 1 || b > 1000) throw new BadArgumentsError(`Expected \`batchSize\` to be an integer from 1 to 1000, got ${String(b)}`);
+    this.batchSize = b;
+    this.factory = clientFactory(options);
+    if (options.handleSignals) {
+      process.once('SIGTERM', this.signalHandler);
+      process.once('SIGINT', this.signalHandler);
+    }
+    this.on('error', () => undefined);
+    this.loop = this.run();
+  }
+
+  /** True while this master leads. */
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Leaves the election (a backup takes over) and ends the session. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      process.off('SIGTERM', this.signalHandler);
+      process.off('SIGINT', this.signalHandler);
+      this.stop.abort();
+      this.kick.kick();
+      await this.loop;
+    })();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stop.signal.aborted) {
+      let zk: Client | null = null;
+      try {
+        zk = await this.factory();
+        await this.serve(zk);
+      } catch (err) {
+        if (!this.stop.signal.aborted) this.emit('error', err as Error);
+      } finally {
+        if (this.leading) {
+          this.leading = false;
+          if (!this.stop.signal.aborted) this.emit('deposed', new SessionExpiredError('Master lost its session or leadership'));
+        }
+        await zk?.close().catch(() => undefined);
+      }
+      if (!this.stop.signal.aborted) await sleep(50, this.stop.signal);
+    }
+  }
+
+  private async serve(zk: Client): Promise<void> {
+    const session = new AbortController();
+    const onState = (s: string) => {
+      if (s === 'expired' || s === 'closed') session.abort();
+    };
+    zk.on('state', onState);
+    const signal = AbortSignal.any([this.stop.signal, session.signal]);
+    await ensureFolders(zk);
+    const { latch, leadership } = await electMaster(zk, this.id, signal);
+    const lost = AbortSignal.any([signal, leadership.signal]);
+    lost.addEventListener('abort', () => this.kick.kick(), { once: true });
+    const streams = [WORKERS, TASKS, ASSIGN, CANCEL].map((p) => zk.watch(p, { recursive: true }));
+    try {
+      await Promise.all(streams.map((s) => s.ready));
+      await this.rebuild(zk);
+      this.leading = true;
+      this.emit('elected', { id: this.id, token: leadership.token });
+      const [w, t, a, c] = streams;
+      this.consume(zk, w, (ev) => this.onWorkerEvent(zk, ev));
+      this.consume(zk, t, (ev) => this.onTaskEvent(zk, ev));
+      this.consume(zk, a, (ev) => this.onAssignEvent(zk, ev));
+      this.consume(zk, c, (ev) => this.onCancelEvent(zk, ev));
+      while (!lost.aborted) {
+        const wait = await this.schedule(zk, lost);
+        if (lost.aborted) break;
+        await this.kick.wait(wait);
+      }
+    } finally {
+      for (const s of streams) s.close();
+      zk.off('state', onState);
+      await latch.close().catch(() => undefined);
+    }
+  }
+
+  private consume(zk: Client, stream: WatchStream, fn: (ev: WatchEvent) => void): void {
+    void (async () => {
+      try {
+        for await (const ev of stream) {
+          if (ev.resync) {
+            // The change log did not reach back far enough: read everything again.
+            await this.rebuild(zk);
+            continue;
+          }
+          fn(ev);
+          this.kick.kick();
+        }
+      } catch {
+        // Ends with the session; serve() notices through the session's state.
+      }
+    })();
+  }
+
+  // ---- the picture ----------------------------------------------------------------------
+
+  /** Reads the whole picture from the tree: workers, their assignments, queued tasks, cancel requests. */
+  private async rebuild(zk: Client): Promise<void> {
+    const workers = new Map<string, WorkerInfo>();
+    await Promise.all((await listAll(zk, WORKERS)).map(async (w) => {
+      const info = await this.readWorker(zk, w);
+      if (info) workers.set(w, info);
+    }));
+    const dirs = new Map<string, Set<string>>();
+    for (const w of await listAll(zk, ASSIGN)) dirs.set(w, new Set(await listAll(zk, assignDir(w))));
+    const cancels = new Set(await listAll(zk, CANCEL));
+    this.workers = workers;
+    this.dirs = dirs;
+    this.cancels = cancels;
+    this.inflight = new Map();
+    this.queued = new Map();
+    this.order = [];
+    this.fresh = [];
+    // Every queued task's record is read before the first round, so priorities hold from the start.
+    await Promise.all((await listAll(zk, TASKS)).map((t) => this.load(zk, t)));
+    for (const w of dirs.keys()) if (!workers.has(w)) void this.reclaim(zk, w);
+    for (const t of cancels) void this.settleCancel(zk, t);
+    this.kick.kick();
+  }
+
+  private async readWorker(zk: Client, w: string): Promise<WorkerInfo | null> {
+    try {
+      const { data } = await zk.getData(workerPath(w));
+      const j = JSON.parse(data.toString('utf8')) as Partial<WorkerInfo>;
+      return {
+        capacity: Number.isInteger(j.capacity) && j.capacity! > 0 ? j.capacity! : 1,
+        labels: Array.isArray(j.labels) ? j.labels.filter((l): l is string => typeof l === 'string') : [],
+        draining: j.draining === true,
+      };
+    } catch (err) {
+      if (err instanceof NoNodeError || err instanceof SyntaxError) return null;
+      throw err;
+    }
+  }
+
+  private onWorkerEvent(zk: Client, ev: WatchEvent): void {
+    if (ev.path === WORKERS) return;
+    const w = leaf(ev.path);
+    if (ev.type === 'deleted') {
+      this.workers.delete(w);
+      void this.reclaim(zk, w);
+    } else {
+      void this.readWorker(zk, w).then((info) => {
+        if (info) this.workers.set(w, info);
+        this.kick.kick();
+      }, (err) => this.emit('error', err as Error));
+    }
+  }
+
+  private onTaskEvent(zk: Client, ev: WatchEvent): void {
+    if (ev.path === TASKS) return;
+    const t = leaf(ev.path);
+    if (ev.type === 'created') void this.load(zk, t);
+    else if (ev.type === 'deleted') this.queued.delete(t);
+  }
+
+  private onAssignEvent(zk: Client, ev: WatchEvent): void {
+    this.seenAssign = ev.zxid;
+    const wt = splitAssignment(ev.path);
+    if (!wt) {
+      if (ev.path === ASSIGN) return;
+      const w = leaf(ev.path);
+      if (ev.type === 'created' && !this.dirs.has(w)) this.dirs.set(w, new Set());
+      if (ev.type === 'deleted') this.dirs.delete(w);
+      return;
+    }
+    const [w, t] = wt;
+    let set = this.dirs.get(w);
+    if (ev.type === 'created') {
+      if (!set) this.dirs.set(w, (set = new Set()));
+      set.add(t);
+    } else if (ev.type === 'deleted') {
+      set?.delete(t);
+    }
+    void zk;
+  }
+
+  private onCancelEvent(zk: Client, ev: WatchEvent): void {
+    if (ev.path === CANCEL) return;
+    const t = leaf(ev.path);
+    if (ev.type === 'created') {
+      this.cancels.add(t);
+      void this.settleCancel(zk, t);
+    } else if (ev.type === 'deleted') this.cancels.delete(t);
+  }
+
+  /** Reads a queued task's record (the master needs its priority, labels and delay). */
+  private load(zk: Client, t: string): Promise<void> {
+    const entry: Queued = { id: t, taking: 0 };
+    this.queued.set(t, entry);
+    return (async () => {
+      try {
+        const { data } = await zk.getData(taskPath(t));
+        if (this.queued.get(t) !== entry) return;
+        entry.data = data;
+        try {
+          entry.rec = decodeTask(data);
+        } catch (err) {
+          await this.failMalformed(zk, t, err);
+          return;
+        }
+        this.fresh.push(entry);
+        this.kick.kick();
+      } catch (err) {
+        if (this.queued.get(t) === entry) this.queued.delete(t);
+        if (!(err instanceof NoNodeError)) this.emitUnlessSession(err);
+      }
+    })();
+  }
+
+  // ---- assignment ------------------------------------------------------------------------
+
+  /** One scheduling round. Returns how long to sleep at most (until the next delayed task is due). */
+  private async schedule(zk: Client, lost: AbortSignal): Promise<number> {
+    // Assignments the /assign stream has reported are counted there now, not as in flight.
+    for (const [w, m] of this.inflight) {
+      for (const [t, z] of m) if (z <= this.seenAssign) m.delete(t);
+      if (m.size === 0) this.inflight.delete(w);
+    }
+    const free = new Map<string, number>();
+    for (const [w, info] of this.workers) {
+      if (info.draining || !this.dirs.has(w)) continue;
+      const n = info.capacity - (this.dirs.get(w)?.size ?? 0) - (this.inflight.get(w)?.size ?? 0);
+      if (n > 0) free.set(w, n);
+    }
+    if (free.size === 0) return 2 ** 31 - 1; // nothing to do until a slot frees up (an event kicks us)
+    const now = Date.now();
+    let nextDue = Infinity;
+    this.mergeFresh();
+    const order = this.order;
+    const picks: Array<{ q: Queued; w: string }> = [];
+    const keep: Queued[] = [];
+    let i = 0;
+    for (; i < order.length && free.size > 0; i++) {
+      const q = order[i];
+      if (this.queued.get(q.id) !== q) continue; // gone (assigned, cancelled) since it was sorted in
+      keep.push(q);
+      if (q.taking !== 0 || !q.rec) continue;
+      if (this.cancels.has(q.id)) {
+        void this.settleCancel(zk, q.id);
+        continue;
+      }
+      if (q.rec.notBefore > now) {
+        nextDue = Math.min(nextDue, q.rec.notBefore);
+        continue;
+      }
+      const w = pickWorker(free, this.workers, q.rec.opts.labels);
+      if (!w) continue;
+      picks.push({ q, w });
+      const left = free.get(w)! - 1;
+      if (left > 0) free.set(w, left); else free.delete(w);
+    }
+    this.order = i === 0 ? order : i >= order.length ? keep : keep.concat(order.slice(i));
+    if (picks.length > 0 && !lost.aborted) {
+      for (const { q, w } of picks) {
+        q.taking = -1;
+        let m = this.inflight.get(w);
+        if (!m) this.inflight.set(w, (m = new Map()));
+        m.set(q.id, Infinity);
+      }
+      const groups: OpInput[][] = picks.map(({ q, w }) => [op.create(assignPath(w, q.id), q.data!), op.delete(taskPath(q.id))]);
+      const results = await multiGroups(zk, groups, this.batchSize);
+      let count = 0;
+      results.forEach((r, i) => {
+        const { q, w } = picks[i];
+        if ('zxid' in r) {
+          count++;
+          q.taking = r.zxid;
+          this.inflight.get(w)?.set(q.id, r.zxid);
+          // The /tasks stream will report the delete; until then the task is simply not free.
+        } else {
+          q.taking = 0;
+          this.inflight.get(w)?.delete(q.id);
+          this.emitUnlessStale(r.error);
+        }
+      });
+      if (count > 0) this.emit('assigned', { count });
+      // More may be assignable right away (more free slots than one round used).
+      this.kick.kick();
+    }
+    return nextDue === Infinity ? 2 ** 31 - 1 : Math.max(1, nextDue - Date.now());
+  }
+
+  /** Sorts the tasks loaded since the last round into `order` (a merge: no full re-sort per round). */
+  private mergeFresh(): void {
+    if (this.fresh.length === 0) return;
+    const fresh = this.fresh.filter((q) => this.queued.get(q.id) === q).sort(byPriority);
+    this.fresh = [];
+    const a = this.order;
+    const out: Queued[] = new Array(a.length + fresh.length);
+    let i = 0, j = 0, k = 0;
+    while (i < a.length && j < fresh.length) out[k++] = byPriority(a[i], fresh[j]) <= 0 ? a[i++] : fresh[j++];
+    while (i < a.length) out[k++] = a[i++];
+    while (j < fresh.length) out[k++] = fresh[j++];
+    this.order = out;
+  }
+
+  /** Moves a dead worker's unfinished tasks back to /tasks and removes its folder. */
+  private async reclaim(zk: Client, w: string): Promise<void> {
+    if (this.reclaiming.has(w) || this.workers.has(w)) return;
+    this.reclaiming.add(w);
+    let moved = 0;
+    try {
+      for (let round = 0; round < 100; round++) {
+        const tasks = await listAll(zk, assignDir(w));
+        const groups = (await Promise.all(tasks.map(async (t): Promise<OpInput[] | null> => {
+          try {
+            const { data, stat } = await zk.getData(assignPath(w, t));
+            let out: Buffer = data;
+            try {
+              const rec = decodeTask(data);
+              rec.stalls++;
+              delete rec.progress;
+              out = encode(rec, 'task record');
+            } catch {
+              // Malformed: put it back as it is; the scheduler fails it with a status record.
+            }
+            return [op.create(taskPath(t), out), op.delete(assignPath(w, t), stat.version)];
+          } catch (err) {
+            if (err instanceof NoNodeError) return null;
+            throw err;
+          }
+        }))).filter((g): g is OpInput[] => g !== null);
+        const results = await multiGroups(zk, groups, this.batchSize);
+        for (let i = 0; i < results.length; i++) {
+          const r = results[i];
+          if ('zxid' in r) moved++;
+          else if (r.error instanceof NodeExistsError) {
+            // Already queued again (a lost reply): the assignment is just a leftover.
+            await zk.delete(groups[i][1].path).catch(() => undefined);
+          }
+        }
+        try {
+          await zk.delete(assignDir(w));
+          break;
+        } catch (err) {
+          if (err instanceof NoNodeError) break;
+          if (!(err instanceof NotEmptyError)) throw err;
+        }
+      }
+      this.dirs.delete(w);
+      this.inflight.delete(w);
+      if (moved > 0) this.emit('reclaimed', { worker: w, tasks: moved });
+    } catch (err) {
+      this.emitUnlessSession(err);
+    } finally {
+      this.reclaiming.delete(w);
+    }
+  }
+
+  /** A task whose record cannot be read gets a failed status instead of blocking the queue. */
+  private async failMalformed(zk: Client, t: string, err: unknown): Promise<void> {
+    const status: StatusRecord = { id: t, state: 'failed', attempts: 0, submittedAt: 0, finishedAt: Date.now(), error: toTaskError(err) };
+    try {
+      await zk.multi([statusOp(status, 0), op.delete(taskPath(t))]);
+    } catch (e) {
+      this.emitUnlessStale(e);
+    }
+  }
+
+  /** Carries out a cancel request for a queued task; drops requests for tasks already finished. */
+  private async settleCancel(zk: Client, t: string): Promise<void> {
+    const q = this.queued.get(t);
+    try {
+      if (q && q.taking === 0) {
+        q.taking = -1;
+        const status: StatusRecord = {
+          id: t, state: 'cancelled', attempts: q.rec?.attempts ?? 0, submittedAt: q.rec?.submittedAt ?? 0,
+          finishedAt: Date.now(), error: { name: 'AbortedError', message: 'Cancelled' },
+        };
+        try {
+          await zk.multi([op.delete(taskPath(t)), statusOp(status, q.rec?.opts.removeOnFail ?? 0), op.delete(cancelPath(t))]);
+        } catch (err) {
+          q.taking = 0;
+          throw err;
+        }
+      } else if (!q && await zk.exists(statusPath(t))) {
+        await zk.delete(cancelPath(t));
+      }
+    } catch (err) {
+      this.emitUnlessStale(err);
+    }
+  }
+
+  private emitUnlessStale(err: unknown): void {
+    // Refusals from the tree (the task moved on, the worker went) are expected races, not errors.
+    if (err instanceof NoNodeError || err instanceof NodeExistsError || err instanceof NotEmptyError) return;
+    if ((err as { code?: number })?.code === -103) return;
+    this.emitUnlessSession(err);
+  }
+
+  private emitUnlessSession(err: unknown): void {
+    if (err instanceof SessionExpiredError || (err as { retryable?: boolean })?.retryable) return;
+    if ((err as Error)?.name === 'ClientClosedError') return;
+    this.emit('error', err as Error);
+  }
+}
+
+function byPriority(a: Queued, b: Queued): number {
+  const p = b.rec!.opts.priority - a.rec!.opts.priority;
+  return p !== 0 ? p : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** The worker with the most free slots among those carrying every label the task asks for. */
+function pickWorker(free: Map<string, number>, workers: Map<string, WorkerInfo>, labels: string[]): string | null {
+  let best: string | null = null;
+  let most = 0;
+  for (const [w, n] of free) {
+    if (n <= most) continue;
+    if (labels.length > 0) {
+      const have = workers.get(w)?.labels ?? [];
+      if (!labels.every((l) => have.includes(l))) continue;
+    }
+    best = w;
+    most = n;
+  }
+  return best;
+}
+
+/**
+ * Starts a master (see {@link Master}); run two or more for fail-over.
+ * @example const master = createMaster({ connect: { redis: 'redis://127.0.0.1:6379' }, namespace: 'jobs' });
+ */
+export function createMaster(options?: MasterOptions): Master {
+  return new Master(options);
+}

@@ -1,0 +1,486 @@
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  AbortedError, BadArgumentsError, BadVersionError, isRetryable, NoNodeError, op,
+  SessionExpiredError, TimeoutError, type Client, type OpInput, type WatchEvent, type WatchStream,
+} from '../core/index.js';
+import { backoffDelay, int, labels as checkLabels } from './options.js';
+import { assignDir, assignPath, CANCEL, cancelPath, leaf, taskPath, workerPath } from './paths.js';
+import { clientFactory, sleep, type ClientFactory, type ConnectionOptions } from './session.js';
+import { decodeTask, encode, toTaskError, type FinalState, type StatusRecord, type TaskRecord } from './task.js';
+import { ensureFolders, listAll, multiGroups, statusOp } from './tree.js';
+
+/** What a handler gets besides the payload. */
+export interface TaskContext {
+  /** The task id (`task-0000000042`). */
+  id: string;
+  /** This run's number, from 1. */
+  attempt: number;
+  /** Aborted when the task is cancelled, times out, or this worker lost the task (its session expired). */
+  signal: AbortSignal;
+  /** The id this worker is registered under. */
+  worker: string;
+  /** Records progress (any JSON value, e.g. a percentage); clients read it with `get(id)` or `wait(id, { onProgress })`. */
+  progress(value: unknown): Promise<void>;
+}
+
+/** The function a worker runs for each task; its return value (JSON) is the task's result. */
+export type TaskHandler<P = any, R = unknown> = (payload: P, ctx: TaskContext) => R | Promise<R>;
+
+export interface WorkerOptions<P = any, R = unknown> extends ConnectionOptions {
+  handler: TaskHandler<P, R>;
+  /** Tasks run at once (the capacity the master fills). Default 1. */
+  concurrency?: number;
+  /** Labels this worker offers; a task asking for labels only goes to a worker with all of them. */
+  labels?: string[];
+  /** Name prefix of the worker's id; each registration (session) appends a random suffix. Default `<host>-<pid>`. */
+  name?: string;
+  /** On close(), how long running tasks may take to finish before they are aborted (and later reassigned). Default 30 000 ms. */
+  drainTimeoutMs?: number;
+  /** Drain and close on SIGTERM and SIGINT. Default false (the CLI turns it on). */
+  handleSignals?: boolean;
+}
+
+export interface WorkerEvents {
+  /** Registered under this id (again after a session expired). */
+  registered: [string];
+  /** A task's outcome was recorded by this worker. */
+  completed: [{ id: string; state: FinalState | 'retrying' }];
+  /** A result this worker tried to record was refused: the task had been taken away (e.g. it stalled past its session timeout). */
+  rejected: [{ id: string; reason: Error }];
+  /** The session expired; running tasks were aborted and the worker re-registers with a new session. */
+  expired: [];
+  error: [Error];
+}
+
+interface Job {
+  id: string;
+  version: number;
+  record: TaskRecord;
+  controller: AbortController;
+  /** Set once the outcome is decided (done, cancelled or lost): later outcomes are ignored. */
+  settled: boolean;
+  started: boolean;
+  /** Taken away (or the session went): its outcome is never recorded. */
+  lost?: boolean;
+  progressChain: Promise<void>;
+}
+
+/**
+ * A worker: registers `/workers/<id>` (ephemeral), runs the tasks the master assigns to it
+ * under `/assign/<id>`, and records each outcome with one multi (create `/status/<task>`,
+ * delete the assignment at the version it read) — a multi the backend refuses once this
+ * worker's session has expired, and one that fails if the task was taken away meanwhile.
+ *
+ * @example
+ * const worker = createWorker({ connect: { redis: 'redis://127.0.0.1:6379' }, namespace: 'jobs',
+ *   concurrency: 8, handler: async (payload, ctx) => { await ctx.progress(50); return payload.n * 2; } });
+ * await worker.ready;
+ * // … later
+ * await worker.close();   // drains running tasks first
+ */
+export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
+  /** Resolves once the worker is first registered. */
+  readonly ready: Promise<void>;
+  private readonly handler: TaskHandler<P, R>;
+  private readonly factory: ClientFactory;
+  private readonly concurrency: number;
+  private readonly labels: string[];
+  private readonly name: string;
+  private readonly drainTimeoutMs: number;
+  private readonly stop = new AbortController();
+  private readonly jobs = new Map<string, Job>();
+  private readonly waiting: Job[] = [];
+  private readonly cancels = new Set<string>();
+  private running = 0;
+  private zk: Client | null = null;
+  private currentId = '';
+  private pending: Array<{ job: Job; ops: OpInput[]; state: FinalState | 'retrying' }> = [];
+  private flushing: Promise<void> | null = null;
+  private idleWaiters: Array<() => void> = [];
+  private closing: Promise<void> | null = null;
+  private readonly loop: Promise<void>;
+  private readonly signalHandler = () => void this.close();
+  private markReady!: () => void;
+
+  constructor(options: WorkerOptions<P, R>) {
+    super();
+    if (typeof options !== 'object' || options === null) throw new BadArgumentsError('Expected worker options to be an object');
+    if (typeof options.handler !== 'function') throw new BadArgumentsError('Expected `handler` to be a function (payload, ctx) => result');
+    this.handler = options.handler;
+    this.concurrency = options.concurrency === undefined ? 1 : int(options.concurrency, 'concurrency', 1, 100_000);
+    this.labels = checkLabels(options.labels, 'labels');
+    this.drainTimeoutMs = options.drainTimeoutMs === undefined ? 30_000 : int(options.drainTimeoutMs, 'drainTimeoutMs', 0, 2 ** 31 - 1);
+    this.name = options.name ?? `${hostname()}-${process.pid}`;
+    if (typeof this.name !== 'string' || !/^[A-Za-z0-9_.:-]{1,100}$/.test(this.name)) {
+      throw new BadArgumentsError(`Expected \`name\` to be 1-100 characters of A-Z a-z 0-9 _ . : -, got ${JSON.stringify(this.name)}`);
+    }
+    this.factory = clientFactory(options);
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
+    if (options.handleSignals) {
+      process.once('SIGTERM', this.signalHandler);
+      process.once('SIGINT', this.signalHandler);
+    }
+    this.on('error', () => undefined); // an unobserved error event must not crash the process
+    this.loop = this.run();
+  }
+
+  /** The id of the current registration (`/workers/<id>`); '' before the first one. */
+  get id(): string {
+    return this.currentId;
+  }
+
+  /** Tasks running now. */
+  get active(): number {
+    return this.running;
+  }
+
+  /**
+   * Stops taking tasks, lets running ones finish (up to `drainTimeoutMs`), records their
+   * outcomes and ends the session. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      process.off('SIGTERM', this.signalHandler);
+      process.off('SIGINT', this.signalHandler);
+      this.stop.abort();
+      await this.loop;
+    })();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- sessions ------------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    while (!this.stop.signal.aborted) {
+      let zk: Client | null = null;
+      try {
+        zk = await this.factory();
+        await this.serve(zk);
+      } catch (err) {
+        if (!this.stop.signal.aborted) this.emit('error', err as Error);
+      } finally {
+        this.abandonAll(new SessionExpiredError('The worker lost its session; the task will be reassigned'));
+        this.zk = null;
+        await zk?.close().catch(() => undefined);
+      }
+      if (!this.stop.signal.aborted) await sleep(50, this.stop.signal);
+    }
+    this.markReady();
+  }
+
+  private async serve(zk: Client): Promise<void> {
+    this.zk = zk;
+    const ended = new Promise<'expired' | 'stop'>((resolve) => {
+      zk.on('state', (s) => {
+        if (s === 'expired' || s === 'closed') resolve('expired');
+      });
+      if (this.stop.signal.aborted) resolve('stop');
+      this.stop.signal.addEventListener('abort', () => resolve('stop'), { once: true });
+    });
+    await ensureFolders(zk);
+    const id = `${this.name}-${randomBytes(4).toString('hex')}`;
+    const assigned = zk.watch(assignDir(id), { recursive: true });
+    const cancels = zk.watch(CANCEL, { recursive: true });
+    try {
+      await Promise.all([assigned.ready, cancels.ready]);
+      for (const t of await listAll(zk, CANCEL)) this.cancels.add(t);
+      // The assignment folder and the registration appear together, so a master never sees
+      // one without the other.
+      await zk.multi([op.create(assignDir(id)), op.create(workerPath(id), this.info(false), { mode: 'ephemeral' })]);
+      this.currentId = id;
+      this.consume(assigned, (ev) => this.onAssignEvent(zk, id, ev));
+      this.consume(cancels, (ev) => this.onCancelEvent(ev));
+      this.markReady();
+      this.emit('registered', id);
+      const why = await ended;
+      if (why === 'stop') await this.drain(zk, id);
+      else this.emit('expired');
+    } finally {
+      assigned.close();
+      cancels.close();
+    }
+  }
+
+  private info(draining: boolean): string {
+    return JSON.stringify({ host: hostname(), pid: process.pid, capacity: this.concurrency, labels: this.labels, draining, startedAt: Date.now() });
+  }
+
+  private consume(stream: WatchStream, fn: (ev: WatchEvent) => void): void {
+    void (async () => {
+      try {
+        for await (const ev of stream) fn(ev);
+      } catch {
+        // The stream ends with the session; run() starts a new one.
+      }
+    })();
+  }
+
+  /** Graceful end: tell the master (no new tasks), finish what runs, record it, then leave. */
+  private async drain(zk: Client, id: string): Promise<void> {
+    await zk.setData(workerPath(id), this.info(true)).catch(() => undefined);
+    const idle = new Promise<void>((resolve) => {
+      if (this.jobs.size === 0 && this.pending.length === 0 && !this.flushing) resolve();
+      else this.idleWaiters.push(resolve);
+    });
+    await Promise.race([idle, sleep(this.drainTimeoutMs)]);
+    await this.flushing;
+  }
+
+  // ---- assignments ----------------------------------------------------------------------
+
+  private onAssignEvent(zk: Client, id: string, ev: WatchEvent): void {
+    if (ev.resync) {
+      void listAll(zk, assignDir(id)).then((ts) => ts.forEach((t) => this.fetch(zk, id, t)), () => undefined);
+      return;
+    }
+    if (ev.path === assignDir(id)) return;
+    const task = leaf(ev.path);
+    if (ev.type === 'created') this.fetch(zk, id, task);
+    else if (ev.type === 'deleted') {
+      const job = this.jobs.get(task);
+      // Taken away by someone else (we delete it ourselves only when settled).
+      if (job && !job.settled) this.lose(job, new AbortedError('The assignment was taken away from this worker'));
+    }
+  }
+
+  private fetch(zk: Client, id: string, task: string): void {
+    if (this.jobs.has(task) || this.stop.signal.aborted) return;
+    const job: Job = {
+      id: task, version: 0, record: undefined as unknown as TaskRecord, controller: new AbortController(),
+      settled: false, started: false, progressChain: Promise.resolve(),
+    };
+    this.jobs.set(task, job);
+    void (async () => {
+      try {
+        const { data, stat } = await zk.getData(assignPath(id, task));
+        job.version = stat.version;
+        try {
+          job.record = decodeTask(data);
+        } catch (err) {
+          // Unrunnable: fail it now rather than loop on it.
+          job.record = { payload: null, opts: { attempts: 1 } as TaskRecord['opts'], attempts: 0, stalls: 0, notBefore: 0, submittedAt: 0 };
+          this.settle(job, 'failed', undefined, err);
+          return;
+        }
+        if (this.cancels.has(task)) return this.cancel(job);
+        this.waiting.push(job);
+        this.pump();
+      } catch (err) {
+        // NoNode: moved away before we read it. Anything else: the session is going.
+        this.jobs.delete(task);
+        if (!(err instanceof NoNodeError) && !(err instanceof SessionExpiredError)) this.emit('error', err as Error);
+        this.checkIdle();
+      }
+    })();
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.waiting.length > 0) {
+      const job = this.waiting.shift()!;
+      if (job.settled) continue;
+      this.running++;
+      job.started = true;
+      void this.execute(job).finally(() => {
+        this.running--;
+        if (job.lost) this.done(job);
+        this.pump();
+        this.checkIdle();
+      });
+    }
+  }
+
+  private async execute(job: Job): Promise<void> {
+    const { record } = job;
+    const signal = job.controller.signal;
+    const ctx: TaskContext = {
+      id: job.id,
+      attempt: record.attempts + 1,
+      signal,
+      worker: this.currentId,
+      progress: (value) => this.progress(job, value),
+    };
+    let timer: NodeJS.Timeout | undefined;
+    if (record.opts.timeoutMs > 0) {
+      timer = setTimeout(() => job.controller.abort(new TimeoutError(`Task ${job.id} timed out after ${record.opts.timeoutMs} ms (timeoutMs)`)), record.opts.timeoutMs);
+    }
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
+    aborted.catch(() => undefined);
+    try {
+      const result = await Promise.race([Promise.resolve().then(() => this.handler(record.payload as P, ctx)), aborted]);
+      this.settle(job, 'succeeded', result);
+    } catch (err) {
+      this.settle(job, 'failed', undefined, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private progress(job: Job, value: unknown): Promise<void> {
+    const data = encode({ ...job.record, progress: value }, 'progress');
+    const zk = this.zk;
+    const step = job.progressChain.then(async () => {
+      if (job.settled || !zk) return;
+      try {
+        const stat = await zk.setData(assignPath(this.currentId, job.id), data, job.version);
+        job.version = stat.version;
+      } catch (err) {
+        if (err instanceof NoNodeError || err instanceof BadVersionError) this.lose(job, new AbortedError('The assignment was taken away from this worker'));
+        throw err;
+      }
+    });
+    job.progressChain = step.catch(() => undefined);
+    return step;
+  }
+
+  // ---- outcomes -------------------------------------------------------------------------
+
+  private settle(job: Job, state: 'succeeded' | 'failed', result?: unknown, err?: unknown): void {
+    if (job.settled) return;
+    job.settled = true;
+    const { record } = job;
+    const attempts = record.attempts + 1;
+    const assignment = assignPath(this.currentId, job.id);
+    if (state === 'failed' && attempts < record.opts.attempts && !(err instanceof BadArgumentsError && !job.started)) {
+      // Back to the queue under the same id, to run again after the backoff.
+      const next: TaskRecord = { ...record, attempts, lastError: toTaskError(err), notBefore: Date.now() + backoffDelay(record.opts.backoff, attempts) };
+      delete next.progress;
+      this.record(job, [op.delete(assignment, -1), op.create(taskPath(job.id), encode(next, 'task record'))], 'retrying');
+      return;
+    }
+    const status: StatusRecord = {
+      id: job.id, state, attempts, worker: this.currentId, submittedAt: record.submittedAt, finishedAt: Date.now(),
+    };
+    let encoded: OpInput;
+    try {
+      if (state === 'succeeded') status.result = result === undefined ? null : result;
+      else status.error = toTaskError(err);
+      encoded = statusOp(status, state === 'succeeded' ? record.opts.removeOnComplete : record.opts.removeOnFail);
+    } catch (e) {
+      // A result JSON cannot carry fails the task rather than vanish.
+      const failed: StatusRecord = { ...status, state: 'failed', error: toTaskError(e) };
+      delete failed.result;
+      encoded = statusOp(failed, record.opts.removeOnFail);
+    }
+    this.record(job, [encoded, op.delete(assignment, -1)], state);
+  }
+
+  private cancel(job: Job): void {
+    if (job.settled) return;
+    job.settled = true;
+    job.controller.abort(new AbortedError(`Task ${job.id} was cancelled`));
+    const status: StatusRecord = {
+      id: job.id, state: 'cancelled', attempts: job.record.attempts + (job.started ? 1 : 0), worker: this.currentId,
+      submittedAt: job.record.submittedAt, finishedAt: Date.now(), error: { name: 'AbortedError', message: 'Cancelled' },
+    };
+    this.record(job, [statusOp(status, job.record.opts.removeOnFail), op.delete(assignPath(this.currentId, job.id), -1), op.delete(cancelPath(job.id))], 'cancelled');
+  }
+
+  /** Task lost (session gone or assignment taken away): stop it, record nothing. */
+  private lose(job: Job, reason: Error): void {
+    if (job.settled) return;
+    job.settled = true;
+    job.lost = true;
+    job.controller.abort(reason);
+    if (!job.started) this.jobs.delete(job.id);
+    this.checkIdle();
+  }
+
+  private abandonAll(reason: Error): void {
+    for (const job of this.jobs.values()) {
+      if (!job.settled) {
+        job.settled = true;
+        job.controller.abort(reason);
+      }
+    }
+    this.jobs.clear();
+    this.waiting.length = 0;
+    this.pending = [];
+    this.checkIdle();
+  }
+
+  private record(job: Job, ops: OpInput[], state: FinalState | 'retrying'): void {
+    // The assignment's version is read now: progress writes bumped it.
+    void job.progressChain.then(() => {
+      const del = ops.find((o) => o.type === 'delete' && o.path.startsWith('/assign/'));
+      if (del) (del as { version: number }).version = job.version;
+      this.pending.push({ job, ops, state });
+      this.flushing ??= Promise.resolve().then(() => this.flush());
+    });
+  }
+
+  /** Writes every outcome decided in the same tick with as few multis as possible. */
+  private async flush(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const zk = this.zk;
+        const batch = this.pending;
+        this.pending = [];
+        if (!zk) break;
+        const results = await multiGroups(zk, batch.map((b) => b.ops), 32);
+        const retry: typeof batch = [];
+        results.forEach((r, i) => {
+          const { job, state } = batch[i];
+          if ('zxid' in r) {
+            this.done(job);
+            this.emit('completed', { id: job.id, state });
+          } else if (isRetryable(r.error) && !(r.error instanceof SessionExpiredError)) {
+            retry.push(batch[i]);
+          } else {
+            this.done(job);
+            if (!(r.error instanceof SessionExpiredError)) this.emit('rejected', { id: job.id, reason: r.error as Error });
+          }
+        });
+        if (retry.length > 0) {
+          // Link down: try again once it is back. A write that did land the first time now
+          // fails on the missing assignment and is reported as rejected, never recorded twice.
+          const ok = await zk.whenConnected().then(() => true, () => false);
+          if (ok) this.pending.push(...retry);
+          else retry.forEach((b) => this.done(b.job));
+        }
+      }
+    } finally {
+      this.flushing = null;
+      this.checkIdle();
+    }
+  }
+
+  private done(job: Job): void {
+    if (this.jobs.get(job.id) === job) this.jobs.delete(job.id);
+  }
+
+  private onCancelEvent(ev: WatchEvent): void {
+    if (ev.path === CANCEL) return;
+    const task = leaf(ev.path);
+    if (ev.type === 'created') {
+      this.cancels.add(task);
+      const job = this.jobs.get(task);
+      if (job && job.record) this.cancel(job);
+    } else if (ev.type === 'deleted') this.cancels.delete(task);
+  }
+
+  private checkIdle(): void {
+    if (this.jobs.size === 0 && this.pending.length === 0 && !this.flushing) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      w.forEach((f) => f());
+    }
+  }
+}
+
+/**
+ * Starts a worker (see {@link Worker}).
+ * @example const w = createWorker({ handler: async (p) => p.a + p.b, concurrency: 4 });
+ */
+export function createWorker<P = any, R = unknown>(options: WorkerOptions<P, R>): Worker<P, R> {
+  return new Worker(options);
+}
+

@@ -1,0 +1,260 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BadArgumentsError, connect, type Client } from '../../core/index.js';
+import {
+  createMaster, createTaskClient, createWorker, NoSuchTaskError, TaskCancelledError, TaskFailedError,
+  type Master, type TaskHandler, type Worker,
+} from '../../framework/index.js';
+
+// The framework on the embedded memory backend, one process: every role shares the
+// namespace's tree. Fault tests with real processes on Redis are in processes.test.ts.
+
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+interface Setup { ns: string; zk: Client; tasks: ReturnType<typeof createTaskClient> }
+
+async function setup(): Promise<Setup> {
+  const ns = `fw-${randomUUID()}`;
+  const zk = await connect({ backend: 'memory' }, { namespace: ns, sessionTimeoutMs: 500 });
+  closers.push(() => zk.close());
+  return { ns, zk, tasks: createTaskClient(zk) };
+}
+
+function master(ns: string, id?: string): Master {
+  const m = createMaster({ namespace: ns, sessionTimeoutMs: 500, ...(id ? { id } : {}) });
+  closers.push(() => m.close());
+  return m;
+}
+
+function worker(ns: string, handler: TaskHandler, opts: { concurrency?: number; labels?: string[] } = {}): Worker {
+  const w = createWorker({ namespace: ns, sessionTimeoutMs: 500, handler, ...opts });
+  closers.push(() => w.close());
+  return w;
+}
+
+describe('framework on the memory backend', () => {
+  it('runs every submitted task exactly once and records one result each', async () => {
+    const { ns, tasks } = await setup();
+    master(ns);
+    const runs = new Map<number, number>();
+    const h: TaskHandler<{ n: number }> = async (p) => {
+      runs.set(p.n, (runs.get(p.n) ?? 0) + 1);
+      return p.n * 2;
+    };
+    worker(ns, h, { concurrency: 4 });
+    worker(ns, h, { concurrency: 4 });
+    const ids = await tasks.submitMany(Array.from({ length: 200 }, (_, n) => ({ payload: { n } })));
+    expect(new Set(ids).size).toBe(200);
+    const all = await tasks.waitAll(ids, { timeoutMs: 20_000 });
+    expect(all.map((s) => s.state)).toEqual(Array(200).fill('succeeded'));
+    expect(all.map((s) => s.result)).toEqual(Array.from({ length: 200 }, (_, n) => n * 2));
+    expect([...runs.values()].every((c) => c === 1)).toBe(true);
+    expect(runs.size).toBe(200);
+    expect(await tasks.counts()).toEqual({ queued: 0, assigned: 0, finished: 200 });
+  });
+
+  it('respects each worker\'s capacity', async () => {
+    const { ns, tasks } = await setup();
+    master(ns);
+    let running = 0;
+    let peak = 0;
+    const h: TaskHandler = async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+    };
+    worker(ns, h, { concurrency: 3 });
+    const ids = await tasks.submitMany(Array.from({ length: 30 }, (_, n) => ({ payload: n })));
+    await tasks.waitAll(ids, { timeoutMs: 20_000 });
+    expect(peak).toBe(3);
+  });
+
+  it('runs higher priority first and holds delayed tasks back', async () => {
+    const { ns, tasks } = await setup();
+    const order: string[] = [];
+    const low = await tasks.submit('low', { priority: -1 });
+    const later = await tasks.submit('later', { delay: 300, priority: 10 });
+    const high = await tasks.submit('high', { priority: 5 });
+    const mid = await tasks.submit('mid');
+    master(ns);
+    const started = Date.now();
+    let laterAt = 0;
+    worker(ns, async (p: string) => {
+      order.push(p);
+      if (p === 'later') laterAt = Date.now();
+    }, { concurrency: 1 });
+    await tasks.waitAll([low, later, high, mid], { timeoutMs: 10_000 });
+    expect(order).toEqual(['high', 'mid', 'low', 'later']);
+    expect(laterAt - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it('sends a labelled task only to a worker with all its labels', async () => {
+    const { ns, tasks } = await setup();
+    master(ns);
+    const plain = worker(ns, async () => 'plain', { concurrency: 2 });
+    const gpu = worker(ns, async () => 'gpu', { concurrency: 2, labels: ['gpu', 'x86'] });
+    await Promise.all([plain.ready, gpu.ready]);
+    const ids = await tasks.submitMany(Array.from({ length: 10 }, () => ({ payload: 1, options: { labels: ['gpu'] } })));
+    const all = await tasks.waitAll(ids, { timeoutMs: 10_000 });
+    expect(all.every((s) => s.result === 'gpu' && s.worker === gpu.id)).toBe(true);
+  });
+
+  it('retries with backoff until attempts run out, then records the failure once', async () => {
+    const { ns, tasks } = await setup();
+    master(ns);
+    const times: number[] = [];
+    worker(ns, async () => {
+      times.push(Date.now());
+      throw new Error('boom');
+    });
+    const id = await tasks.submit({}, { attempts: 3, backoff: { type: 'exponential', delay: 100 } });
+    const err = await tasks.result(id, { timeoutMs: 10_000 }).catch((e) => e);
+    expect(err).toBeInstanceOf(TaskFailedError);
+    expect(err.status).toMatchObject({ state: 'failed', attempts: 3, error: { message: 'boom' } });
+    expect(times).toHaveLength(3);
+    expect(times[1] - times[0]).toBeGreaterThanOrEqual(90);
+    expect(times[2] - times[1]).toBeGreaterThanOrEqual(190);
+  });
+
+  it('succeeds on a later attempt', async () => {
+    const { ns, tasks } = await setup();
+    master(ns);
+    let n = 0;
+    worker(ns, async () => {
+      if (++n < 2) throw new Error('flaky');
+      return 'ok';
+    });
+    const id = await tasks.submit({}, { attempts: 2, backoff: 10 });
+    expect(await tasks.result(id, { timeoutMs: 10_000 })).toBe('ok');
+    expect((await tasks.wait(id)).attempts).toBe(2);
+  });
+
+  it('fails an attempt that runs past timeoutMs and aborts its signal', async () => {
+    const { ns, tasks } = await setup();
+    master(ns);
+    let aborted = false;
+    worker(ns, (_p, ctx) => new Promise((resolve) => {
+      ctx.signal.addEventListener('abort', () => {
+        aborted = true;
+        resolve('late');
+      });
+    }));
+    const id = await tasks.submit({}, { timeoutMs: 100 });
+    const s = await tasks.wait(id, { timeoutMs: 10_000 });
+    expect(s.state).toBe('failed');
+    expect(s.error?.name).toBe('TimeoutError');
+    expect(aborted).toBe(true);
+  });
+
+  it('reports progress to a waiting client', async () => {
+    const { ns, tasks } = await setup();
+    master(ns);
+    worker(ns, async (_p, ctx) => {
+      for (const p of [25, 50, 75]) {
+        await ctx.progress(p);
+        await new Promise((r) => setTimeout(r, 60));
+      }
+      return 'done';
+    });
+    const id = await tasks.submit({});
+    const seen: unknown[] = [];
+    const s = await tasks.wait(id, { timeoutMs: 10_000, onProgress: (p) => seen.push(p) });
+    expect(s.result).toBe('done');
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(seen).toEqual([...seen].sort((a, b) => (a as number) - (b as number)));
+  });
+
+  it('cancels a queued task at once and a running one through its AbortSignal', async () => {
+    const { ns, tasks } = await setup();
+    const queued = await tasks.submit('q');
+    expect(await tasks.cancel(queued)).toBe(true);
+    expect((await tasks.wait(queued)).state).toBe('cancelled');
+    expect((await tasks.get(queued))?.state).toBe('cancelled');
+
+    master(ns);
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    let sawAbort = false;
+    worker(ns, (_p, ctx) => new Promise((resolve) => {
+      started();
+      ctx.signal.addEventListener('abort', () => {
+        sawAbort = true;
+        resolve('stopped');
+      });
+    }));
+    const id = await tasks.submit('r');
+    await running;
+    expect((await tasks.get(id))?.state).toBe('assigned');
+    expect(await tasks.cancel(id)).toBe(true);
+    await expect(tasks.result(id, { timeoutMs: 10_000 })).rejects.toBeInstanceOf(TaskCancelledError);
+    expect(sawAbort).toBe(true);
+    expect(await tasks.cancel(id)).toBe(false);
+  });
+
+  it('does not store a resubmitted task with the same idempotency key', async () => {
+    const { ns, tasks } = await setup();
+    const a = await tasks.submit({ x: 1 }, { idempotencyKey: 'order-17' });
+    const b = await tasks.submit({ x: 1 }, { idempotencyKey: 'order-17' });
+    expect(b).toBe(a);
+    expect((await tasks.counts()).queued).toBe(1);
+    let runs = 0;
+    master(ns);
+    worker(ns, async () => ++runs);
+    await tasks.wait(a, { timeoutMs: 10_000 });
+    expect(await tasks.submit({ x: 1 }, { idempotencyKey: 'order-17' })).toBe(a);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(runs).toBe(1);
+  });
+
+  it('removes finished records after their retention age', async () => {
+    const { ns, tasks, zk } = await setup();
+    master(ns);
+    worker(ns, async () => 'x', { concurrency: 2 });
+    const kept = await tasks.submit(1);
+    const gone = await tasks.submit(2, { removeOnComplete: { age: 200 } });
+    await tasks.waitAll([kept, gone], { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await zk.exists(`/status/${kept}`)).not.toBeNull();
+    expect(await zk.exists(`/status/${gone}`)).toBeNull();
+    await expect(tasks.wait(gone, { timeoutMs: 50 })).rejects.toThrow();
+  });
+
+  it('rejects bad options and malformed input with BadArgumentsError, storing nothing', async () => {
+    const { tasks } = await setup();
+    const bad: unknown[] = [
+      { attempts: 0 }, { attempts: 1.5 }, { backoff: -1 }, { backoff: { type: 'linear', delay: 1 } }, { timeoutMs: 0 },
+      { priority: 'high' }, { delay: -5 }, { labels: 'gpu' }, { labels: [''] }, { removeOnComplete: 3 },
+      { idempotencyKey: '' }, { idempotencyKey: 'a/b' }, { bogus: 1 }, 'fast',
+    ];
+    for (const o of bad) await expect(tasks.submit({}, o as never)).rejects.toBeInstanceOf(BadArgumentsError);
+    await expect(tasks.submit(undefined)).rejects.toBeInstanceOf(BadArgumentsError);
+    await expect(tasks.submit({ n: 1n })).rejects.toBeInstanceOf(BadArgumentsError);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(tasks.submit(cyclic)).rejects.toBeInstanceOf(BadArgumentsError);
+    await expect(tasks.submitMany([{ payload: 1 }, { payload: 2, options: { attempts: -1 } }])).rejects.toBeInstanceOf(BadArgumentsError);
+    await expect(tasks.wait('nope')).rejects.toBeInstanceOf(BadArgumentsError);
+    await expect(tasks.cancel('task-0000999999')).rejects.toBeInstanceOf(NoSuchTaskError);
+    expect(await tasks.counts()).toEqual({ queued: 0, assigned: 0, finished: 0 });
+    expect(() => createWorker({ handler: 'no' as never })).toThrow(BadArgumentsError);
+    expect(() => createWorker({ handler: async () => 1, concurrency: 0 })).toThrow(BadArgumentsError);
+  });
+
+  it('fails a task whose stored JSON is malformed instead of crashing the master', async () => {
+    const { ns, zk, tasks } = await setup();
+    master(ns);
+    worker(ns, async () => 'ok');
+    await tasks.counts(); // folders exist
+    const path = await zk.create('/tasks/task-', '{not json', { mode: 'persistent_sequential' });
+    const id = path.slice('/tasks/'.length);
+    const s = await tasks.wait(id, { timeoutMs: 10_000 });
+    expect(s.state).toBe('failed');
+    expect(s.error?.message).toMatch(/Malformed task JSON/);
+    // the master still works
+    expect(await tasks.result(await tasks.submit(1), { timeoutMs: 10_000 })).toBe('ok');
+  });
+});
