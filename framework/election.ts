@@ -1,5 +1,5 @@
 import { NodeExistsError, NoNodeError, AbortedError, type Client } from '../core/index.js';
-import { LeaderLatch, type Leadership } from '../recipes/leader-latch.js';
+import { LeaderLatch, type Leadership } from '../recipes/index.js';
 import { ELECTION, MASTER } from './paths.js';
 
 /**

@@ -112,7 +112,7 @@ describe('framework on the memory backend', () => {
       throw new Error('boom');
     });
     const id = await tasks.submit({}, { attempts: 3, backoff: { type: 'exponential', delay: 100 } });
-    const err = await tasks.result(id, { timeoutMs: 10_000 }).catch((e) => e);
+    const err = (await tasks.result(id, { timeoutMs: 10_000 }).catch((e: unknown) => e)) as TaskFailedError;
     expect(err).toBeInstanceOf(TaskFailedError);
     expect(err.status).toMatchObject({ state: 'failed', attempts: 3, error: { message: 'boom' } });
     expect(times).toHaveLength(3);
