@@ -122,7 +122,8 @@ export class MemoryBackend implements Backend {
       const children = all.slice(0, page.limit);
       return { children, stat: statOf(n), next: children[children.length - 1], zxid: this.store.lastZxid };
     }
-    return { children: page ? all : [...all], stat: statOf(n), zxid: this.store.lastZxid };
+    // `all` may be the node's cached sorted list: never hand that out.
+    return { children: all === sortedChildren(n) ? [...all] : all, stat: statOf(n), zxid: this.store.lastZxid };
   }
 
   async sync(_path: string): Promise<{ zxid: number }> {

@@ -225,6 +225,37 @@ describe.each(harnesses)('create modes and znode rules — $name', (harness) => 
     expect((await a.getChildren('/')).children).toEqual(['a', 'b']);
   });
 
+  it('data is copied in and out: mutating buffers or child lists never changes the store', async () => {
+    const a = await ctx.client();
+    const input = Buffer.from('abc');
+    await a.create('/copy', input);
+    input.fill(0);
+    const out = (await a.getData('/copy')).data;
+    out.fill(0x7a);
+    expect((await a.getData('/copy')).data.toString()).toBe('abc');
+    for (const n of ['x', 'y']) await a.create(`/copy/${n}`);
+    for (const opts of [undefined, { limit: 10 }, { after: '' }]) {
+      const list = (await a.getChildren('/copy', opts)).children;
+      list.push('bogus');
+      list.reverse();
+    }
+    expect((await a.getChildren('/copy')).children).toEqual(['x', 'y']);
+    expect((await a.getChildren('/copy', { limit: 10 })).children).toEqual(['x', 'y']);
+  });
+
+  it("another session may delete or change an ephemeral; its owner's close then has nothing left to remove", async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await a.create('/e', '1', { mode: 'ephemeral' });
+    await a.create('/f', '1', { mode: 'ephemeral' });
+    await b.setData('/f', '2');
+    expect((await b.exists('/f'))?.ephemeralOwner).toBe(a.sessionId);
+    await b.delete('/e');
+    await a.close();
+    expect(await b.exists('/e')).toBeNull();
+    expect(await b.exists('/f')).toBeNull();
+  });
+
   it('a session that closes removes only its own ephemerals', async () => {
     const a = await ctx.client();
     const b = await ctx.client();

@@ -4,6 +4,7 @@ import {
 } from '../../core/index.js';
 import { eventually, nextState, recorder, sleep, useHarness } from './context.js';
 import { harnesses } from './harnesses/index.js';
+import { expectUnchanged } from './tree-diff.js';
 
 function states(zk: { on(e: 'state', f: (s: SessionState) => void): unknown }): SessionState[] {
   const out: SessionState[] = [];
@@ -49,6 +50,15 @@ describe.each(harnesses)('sessions — $name', (harness) => {
     }
     expect(() => a.watch('/')).toThrow(ClientClosedError);
     await expect(a.whenConnected(100)).rejects.toBeInstanceOf(ClientClosedError);
+  });
+
+  it('closing a session without ephemerals writes nothing', async () => {
+    const a = await ctx.client();
+    await a.create('/kept');
+    const b = await ctx.client();
+    await expectUnchanged(a, async () => {
+      await b.close();
+    });
   });
 
   it('`await using` closes the session', async () => {

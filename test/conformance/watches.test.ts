@@ -103,6 +103,21 @@ describe.each(harnesses)('watches — $name', (harness) => {
     expect(seen.events).toHaveLength(3);
   });
 
+  it('getData / getChildren of a missing znode throw NoNode and set no watch (only exists watches a missing znode)', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    const seen = recorder();
+    await expect(a.getData('/ghost', { watch: seen.watcher })).rejects.toMatchObject({ name: 'NoNodeError' });
+    await expect(a.getChildren('/ghost', { watch: seen.watcher })).rejects.toMatchObject({ name: 'NoNodeError' });
+    await b.create('/ghost');
+    await b.create('/ghost/kid');
+    await b.delete('/ghost/kid');
+    await b.delete('/ghost');
+    await a.sync();
+    await sleep(20);
+    expect(seen.events).toHaveLength(0);
+  });
+
   it('the same watcher function set by exists and getData fires once per event', async () => {
     const a = await ctx.client();
     const b = await ctx.client();

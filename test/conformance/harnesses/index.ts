@@ -1,21 +1,13 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { BackendHarness } from '../harness.js';
 import { memoryHarness } from './memory.js';
+import { redisHarness } from './redis.js';
 
 /**
  * Every backend the conformance suite runs against. A backend joins by adding one file
- * here, `harnesses/<name>.ts`, exporting a factory `<name>Harness(): BackendHarness`
+ * here, `harnesses/<name>.ts`, exporting a factory `<name>Harness(): BackendHarness`,
  * and listing it below. `CORRAL_BACKENDS=memory` (comma-separated) runs a subset.
  */
-const factories: Array<() => BackendHarness> = [memoryHarness];
-
-// The Redis harness is written by the Redis backend's owner; pick it up once it exists.
-if (existsSync(fileURLToPath(new URL('./redis.ts', import.meta.url)))) {
-  const spec = './redis.js';
-  const mod = (await import(/* @vite-ignore */ spec)) as { redisHarness?: () => BackendHarness };
-  if (typeof mod.redisHarness === 'function') factories.push(mod.redisHarness);
-}
+const factories: Array<() => BackendHarness> = [memoryHarness, redisHarness];
 
 const only = process.env.CORRAL_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
 
