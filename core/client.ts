@@ -305,6 +305,9 @@ export class Client extends EventEmitter<ClientEvents> {
       p = fn().catch((err) => {
         throw this.failed(err);
       });
+      // `p` is only chained once the earlier ops settle; mark it handled now, so a later op
+      // failing before an earlier one completes is not reported as an unhandled rejection.
+      p.catch(noop);
     } catch (err) {
       p = Promise.reject(err);
     }
