@@ -1,0 +1,173 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AbortedError, BadArgumentsError, SessionExpiredError, TimeoutError, type Client } from '../../core/index.js';
+import { MultiLock, Mutex, ReadWriteLock, Semaphore, type Lease } from '../../recipes/index.js';
+import { BACKENDS, client, countingClient, cut, heal, newNamespace, sleep, until } from './backends.js';
+
+const open: Client[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+
+describe.each(BACKENDS)('ReadWriteLock, Semaphore, MultiLock on %s', (kind) => {
+  async function zk(ns: string, sessionTimeoutMs = 1000): Promise<Client> {
+    const c = await client(kind, ns, { sessionTimeoutMs });
+    open.push(c);
+    return c;
+  }
+
+  it('read–write lock: readers share, a writer excludes everyone, a queued writer is not overtaken', async () => {
+    const ns = newNamespace();
+    const [a, b, c, d] = await Promise.all([zk(ns), zk(ns), zk(ns), zk(ns)]);
+    const r1 = await new ReadWriteLock(a, '/rw').acquireRead();
+    const r2 = await new ReadWriteLock(b, '/rw').acquireRead({ timeoutMs: 500 }); // shared
+    const order: string[] = [];
+    const w = new ReadWriteLock(c, '/rw').acquireWrite().then((l) => { order.push('w'); return l; });
+    await until(async () => (await a.getChildren('/rw')).children.length === 3, 2000, 'writer queued');
+    const r3 = new ReadWriteLock(d, '/rw').acquireRead().then((l) => { order.push('r3'); return l; });
+    await sleep(100);
+    expect(order).toEqual([]); // writer waits for the readers; the later reader waits for the writer
+    await r1.release();
+    await sleep(50);
+    expect(order).toEqual([]);
+    await r2.release();
+    const wl = await w;
+    await sleep(50);
+    expect(order).toEqual(['w']);
+    await wl.release();
+    const rl = await r3;
+    expect(order).toEqual(['w', 'r3']);
+    expect(rl.token).toBeGreaterThan(wl.token);
+    await rl.release();
+    expect((await a.getChildren('/rw')).children).toEqual([]);
+  });
+
+  it('read–write lock: write timeout leaves nothing behind; withRead/withWrite release', async () => {
+    const ns = newNamespace();
+    const a = await zk(ns);
+    const rw = new ReadWriteLock(a, '/rw2');
+    await rw.withRead(async () => {
+      await expect(new ReadWriteLock(await zk(ns), '/rw2').acquireWrite({ timeoutMs: 50 })).rejects.toBeInstanceOf(TimeoutError);
+      expect((await a.getChildren('/rw2')).children).toHaveLength(1);
+    });
+    await rw.withWrite(async (l) => expect(l.held).toBe(true));
+    expect((await a.getChildren('/rw2')).children).toEqual([]);
+  });
+
+  it('semaphore: never more than N holders, granted in arrival order', async () => {
+    const ns = newNamespace();
+    const clients = await Promise.all([0, 1, 2, 3, 4, 5].map(() => zk(ns)));
+    let inside = 0;
+    let maxInside = 0;
+    await Promise.all(clients.flatMap((c) => [0, 1].map(() => new Semaphore(c, '/sem', 3).withLease(async () => {
+      inside++;
+      maxInside = Math.max(maxInside, inside);
+      await sleep(10);
+      inside--;
+    }))));
+    expect(maxInside).toBe(3);
+
+    const held = await Promise.all([0, 1, 2].map((i) => new Semaphore(clients[i], '/sem', 3).acquire()));
+    const order: number[] = [];
+    const waits: Promise<Lease>[] = [];
+    for (let i = 0; i < 4; i++) {
+      waits.push(new Semaphore(clients[3 + (i % 3)], '/sem', 3).acquire().then((l) => { order.push(i); return l; }));
+      await until(async () => (await clients[0].getChildren('/sem/locks')).children.length === i + 1, 2000, 'queued');
+    }
+    for (let i = 0; i < 3; i++) {
+      await held[i].release();
+      await until(() => order.length === i + 1, 2000, 'granted');
+    }
+    expect(order).toEqual([0, 1, 2]);
+    const got = await Promise.all(waits.slice(0, 3));
+    await got[0].release();
+    await (await waits[3]).release();
+    await Promise.all(got.slice(1).map((l) => l.release()));
+    expect(order).toEqual([0, 1, 2, 3]);
+    expect((await clients[0].getChildren('/sem/leases')).children).toEqual([]);
+    expect((await clients[0].getChildren('/sem/locks')).children).toEqual([]);
+  });
+
+  it('semaphore: no herd effect — 20 waiters, a returned lease wakes only the head waiter', async () => {
+    const ns = newNamespace();
+    const h = await zk(ns);
+    const held = await Promise.all([0, 1].map(() => new Semaphore(h, '/sh', 2).acquire()));
+    const waiters: Array<{ events: () => number; p: Promise<Lease> }> = [];
+    for (let i = 0; i < 20; i++) {
+      const { zk: c, events } = await countingClient(kind, ns);
+      open.push(c);
+      waiters.push({ events, p: new Semaphore(c, '/sh', 2).acquire() });
+    }
+    await until(async () => (await h.getChildren('/sh/locks')).children.length === 20, 3000, 'queued');
+    await sleep(100);
+    const before = waiters.map((w) => w.events());
+    await held[0].release();
+    const first = await waiters[0].p;
+    await sleep(150);
+    const woken = waiters.map((w, i) => w.events() - before[i]);
+    // The head waiter hears the lease list change; the second in line hears the head's
+    // gate znode go (it is now head). Nobody else hears anything.
+    expect(woken[0]).toBe(1);
+    expect(woken[1]).toBe(1);
+    expect(woken.slice(2).reduce((x, y) => x + y, 0)).toBe(0);
+    await first.release();
+    await held[1].release();
+    for (let i = 1; i < 20; i++) await (await waiters[i].p).release();
+  });
+
+  it('semaphore: a crashed holder\'s lease comes back when its session expires; timeout and abort leave nothing', async () => {
+    if (kind !== 'memory') return; // needs a link cut; the process test covers Redis
+    const ns = newNamespace();
+    const a = await zk(ns, 300);
+    const b = await zk(ns);
+    const la = await new Semaphore(a, '/sx', 1).acquire();
+    await expect(new Semaphore(b, '/sx', 1).acquire({ timeoutMs: 50 })).rejects.toBeInstanceOf(TimeoutError);
+    const ac = new AbortController();
+    const p = new Semaphore(b, '/sx', 1).acquire({ signal: ac.signal });
+    await sleep(30);
+    ac.abort();
+    await expect(p).rejects.toBeInstanceOf(AbortedError);
+    expect((await b.getChildren('/sx/locks')).children).toEqual([]);
+    expect((await b.getChildren('/sx/leases')).children).toHaveLength(1);
+    cut(a);
+    const lb = await new Semaphore(b, '/sx', 1).acquire({ timeoutMs: 2000 });
+    await until(() => la.signal.aborted, 1000, 'lost');
+    expect(la.signal.reason).toBeInstanceOf(SessionExpiredError);
+    expect(lb.token).toBeGreaterThan(la.token);
+    heal(a);
+    await lb.release();
+  });
+
+  it('multi-lock: all or nothing, no deadlock between overlapping sets', async () => {
+    const ns = newNamespace();
+    const [a, b] = await Promise.all([zk(ns), zk(ns)]);
+    let inside = 0;
+    let maxInside = 0;
+    const run = (c: Client, paths: string[]) => new MultiLock(c, paths).withLock(async (l) => {
+      expect(l.leases).toHaveLength(paths.length);
+      inside++;
+      maxInside = Math.max(maxInside, inside);
+      await sleep(5);
+      inside--;
+    });
+    await Promise.all([0, 1, 2, 3, 4].flatMap(() => [run(a, ['/m/1', '/m/2']), run(b, ['/m/2', '/m/1'])]));
+    expect(maxInside).toBe(1);
+    // Partial failure: /m/2 busy → the taken /m/1 is released again.
+    const busy = await new Mutex(b, '/m/2').acquire();
+    await expect(new MultiLock(a, ['/m/1', '/m/2']).acquire({ timeoutMs: 100 })).rejects.toBeInstanceOf(TimeoutError);
+    expect((await a.getChildren('/m/1')).children).toEqual([]);
+    await busy.release();
+  });
+
+  it('rejects bad arguments with BadArgumentsError', async () => {
+    const c = await zk(newNamespace());
+    expect(() => new Semaphore(c, '/s', 0)).toThrow(BadArgumentsError);
+    expect(() => new Semaphore(c, '/s', -2)).toThrow(BadArgumentsError);
+    expect(() => new Semaphore(c, '/s', 1.5)).toThrow(BadArgumentsError);
+    expect(() => new Semaphore(c, '', 1)).toThrow(BadArgumentsError);
+    expect(() => new ReadWriteLock(c, '')).toThrow(BadArgumentsError);
+    expect(() => new MultiLock(c, [])).toThrow(BadArgumentsError);
+    expect(() => new MultiLock(c, ['/a', ''])).toThrow(BadArgumentsError);
+    await expect(new Semaphore(c, '/s', 1).acquire({ timeoutMs: -1 })).rejects.toBeInstanceOf(BadArgumentsError);
+    expect(await c.exists('/s')).toBeNull();
+  });
+});
