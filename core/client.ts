@@ -475,7 +475,9 @@ export class Client extends EventEmitter<ClientEvents> {
     if (this.beating || this.currentState === 'closed' || this.currentState === 'expired' || this.closing) return;
     this.beating = true;
     try {
-      const { zxid } = await this.backend.touchSession(this.sessionId, this.seenZxid);
+      // A silent link (partition, frozen server) never answers: without a deadline the
+      // beat would wait forever and the session would never be seen as suspended/expired.
+      const { zxid } = await withDeadline(this.backend.touchSession(this.sessionId, this.seenZxid), Math.max(Math.floor(this.settings.sessionTimeoutMs / 3), 20));
       this.lastContact = performance.now();
       if (zxid < this.seenZxid) this.reportRollback(zxid);
       this.saw(zxid);
@@ -608,3 +610,11 @@ function checkAfter(after: unknown): string | undefined {
 }
 
 function noop(): void {}
+
+/** Rejects with ConnectionLossError if `p` has not settled within `ms` (heartbeats on a silent link). */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new ConnectionLossError(`No reply from the backend within ${ms} ms`)), ms);
+    p.then((v) => { clearTimeout(timer); resolve(v); }, (e: unknown) => { clearTimeout(timer); reject(e); });
+  });
+}
