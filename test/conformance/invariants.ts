@@ -24,32 +24,37 @@ export class TreeHistory {
 
 /**
  * Walks the whole tree through the public client API only (getChildren + getData), so
- * it works on every backend. A znode that vanishes mid-walk (a TTL or container reaped,
- * an ephemeral of a closing session) restarts the walk.
+ * it works on every backend. A listed child that is gone when read (a TTL or container
+ * reaped, an ephemeral of a closing session) restarts the walk; if it keeps happening the
+ * last walk is returned with those paths in `missing` (a child list naming a non-znode).
  *
  * @example const tree = await snapshotTree(zk); tree.get('/app')?.stat.version
  */
-export async function snapshotTree(zk: Client, root = '/'): Promise<TreeSnapshot> {
+export async function snapshotTree(zk: Client, root = '/'): Promise<TreeSnapshot & { missing?: string[] }> {
   for (let attempt = 0; ; attempt++) {
-    try {
-      return await walk(zk, root);
-    } catch (err) {
-      if (!(err instanceof NoNodeError) || attempt >= 5) throw err;
-    }
+    const { tree, missing } = await walk(zk, root);
+    if (missing.length === 0) return tree;
+    if (attempt >= 5) return Object.assign(tree, { missing });
   }
 }
 
-async function walk(zk: Client, root: string): Promise<TreeSnapshot> {
-  const out: TreeSnapshot = new Map();
+async function walk(zk: Client, root: string): Promise<{ tree: TreeSnapshot; missing: string[] }> {
+  const tree: TreeSnapshot = new Map();
+  const missing: string[] = [];
   const queue = [root];
   while (queue.length > 0) {
     const path = queue.shift()!;
-    const { children } = await zk.getChildren(path);
-    const { data, stat } = await zk.getData(path);
-    out.set(path, { path, data, stat, children });
-    for (const c of children) queue.push(path === '/' ? `/${c}` : `${path}/${c}`);
+    try {
+      const { children } = await zk.getChildren(path);
+      const { data, stat } = await zk.getData(path);
+      tree.set(path, { path, data, stat, children });
+      for (const c of children) queue.push(path === '/' ? `/${c}` : `${path}/${c}`);
+    } catch (err) {
+      if (!(err instanceof NoNodeError)) throw err;
+      missing.push(path);
+    }
   }
-  return out;
+  return { tree, missing };
 }
 
 /**
@@ -71,7 +76,7 @@ export async function checkTreeInvariants(
   history: TreeHistory = new TreeHistory(),
 ): Promise<TreeSnapshot> {
   const tree = await snapshotTree(zk);
-  const problems: string[] = [];
+  const problems: string[] = (tree.missing ?? []).map((p) => `${p}: listed by its parent but does not exist`);
   const ephemerals: SeenZnode[] = [];
   let maxZxid = 0;
   for (const n of tree.values()) {
