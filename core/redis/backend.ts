@@ -53,6 +53,8 @@ export class RedisBackend implements Backend {
   private lastEventZxid = 0;
   /** Events of `lastEventZxid` already passed on (one event can come on a `w:` and an `r:` channel). */
   private readonly deliveredAtLast = new Set<string>();
+  /** How long a call may wait for Redis before the link counts as dead (set from the session timeout). */
+  private callTimeoutMs = 5_000;
   private reaper: NodeJS.Timeout | null = null;
   private refresher: NodeJS.Timeout | null = null;
   private readonly detachers: Array<() => void> = [];
@@ -116,6 +118,9 @@ export class RedisBackend implements Backend {
   // ---- sessions -----------------------------------------------------------------------
 
   async createSession(timeoutMs: number): Promise<{ sessionId: string; zxid: number }> {
+    // A silent link (partition, frozen server) must be noticed well within the session
+    // timeout, or the client could neither suspend nor expire in time.
+    this.callTimeoutMs = Math.max(Math.floor((timeoutMs * 2) / 3), 250);
     const r = (await this.write('create-session', timeoutMs)) as [string, number];
     return { sessionId: String(r[0]), zxid: Number(r[1]) };
   }
@@ -286,11 +291,35 @@ export class RedisBackend implements Backend {
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new ConnectionLossError('Redis backend is closed');
     if (!this.linkUp) throw new ConnectionLossError('Connection to Redis is down');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new ConnectionLossError(`Redis did not answer within ${this.callTimeoutMs} ms`));
+        this.relink();
+      }, this.callTimeoutMs);
+    });
     try {
-      return await fn();
+      return await Promise.race([fn(), timeout]);
     } catch (err) {
       throw toCorralError(err);
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  /**
+   * A call timed out: the link is presumably dead without TCP having noticed (a silent
+   * partition, a frozen server). Drop both connections and let ioredis reconnect, so the
+   * client suspends now and catches up through the change log once the link is back.
+   */
+  private relink(): void {
+    if (this.closed || !this.linkUp) return;
+    this.logger.warn({ timeoutMs: this.callTimeoutMs }, 'Redis did not answer in time; reconnecting');
+    this.subReady = false;
+    this.updateLink();
+    this.sub.disconnect(true);
+    // A connection the user passed in is theirs: it is left to its own settings.
+    if (this.links.ownsCommands) this.cmd.disconnect(true);
   }
 
   private subscribe(channel: string): Promise<void> {
