@@ -136,4 +136,26 @@ describe.each(backends)('sessions across a partition (%s)', (name, make, fault) 
       lateWritesRejected: 4, lateWritesApplied: 0,
     }));
   }, 20_000);
+
+  it('ops in flight or issued during the partition end with ConnectionLoss, never hang', async () => {
+    const target = await make();
+    targets.push(target);
+    const a = await target.connect({ sessionTimeoutMs: TIMEOUT });
+    await a.zk.create('/x', 'v');
+    fault === 'cut' ? a.cut() : a.block();
+    const t0 = performance.now();
+    const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: Error) => e.constructor.name).then((r) => ({ r, ms: performance.now() - t0 }));
+    // Issued right as the link goes: may be applied or not, but must not wait for the heal.
+    const inFlight = [outcome(a.zk.getData('/x')), outcome(a.zk.setData('/x', 'w'))];
+    await sleep(TIMEOUT / 2);
+    const during = outcome(a.zk.exists('/x'));
+    const results = await Promise.race([Promise.all([...inFlight, during]), sleep(TIMEOUT * 3).then(() => null)]);
+    a.heal();
+    expect(results, 'ops still pending long after the session timeout').not.toBeNull();
+    for (const { r, ms } of results!) {
+      expect(['ok', 'ConnectionLossError', 'SessionExpiredError']).toContain(r);
+      expect(ms).toBeLessThan(TIMEOUT * 1.5);
+    }
+    console.log(figureLine(`ops-during-partition/${name}`, Object.fromEntries(results!.map((x, i) => [`op${i}`, `${x.r}@${Math.round(x.ms)}ms`]))));
+  }, 20_000);
 });
