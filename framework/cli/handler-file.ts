@@ -21,6 +21,7 @@ export async function loadHandler(file: string, cwd: string): Promise<LoadedHand
   } catch {
     throw new UsageError(`handler file not found: ${file} (looked for ${full})`);
   }
+  if (/\.[mc]?ts$/.test(full)) await enableTypeScript(file);
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(full).href)) as Record<string, unknown>;
@@ -33,4 +34,18 @@ export async function loadHandler(file: string, cwd: string): Promise<LoadedHand
     throw new UsageError(`handler ${file} must export a function: \`export default async function (payload, ctx) { … }\` (or a named \`handler\`)`);
   }
   return fn as LoadedHandler;
+}
+
+let tsx: Promise<void> | null = null;
+
+/** TypeScript handlers load through tsx (a dev dependency); without it, say how to proceed. */
+function enableTypeScript(file: string): Promise<void> {
+  tsx ??= import('tsx/esm/api').then(
+    (m) => void m.register(),
+    () => {
+      tsx = null;
+      throw new UsageError(`handler ${file} is TypeScript: install tsx (npm i -D tsx) or compile it to .js`);
+    },
+  );
+  return tsx;
 }
