@@ -52,6 +52,18 @@ local function nextZxid() return redis.call('INCR', K_ZXID) end
 
 local function currentZxid() return tonumber(redis.call('GET', K_ZXID) or '0') end
 
+--- Appends one change-log entry (`entry` = event lines, or `!` for "history lost here").
+local function appendLog(zxid, entry)
+  local id = zxid .. '-0'
+  local ok = redis.pcall('XADD', K_LOG, 'MAXLEN', '~', LOG_MAXLEN, id, 'e', entry)
+  if type(ok) == 'table' and ok.err then
+    -- The log is ahead of the counter: the store went back in time under it. Start afresh
+    -- (older entries would be lies); clients that needed them fall back to a resync.
+    redis.call('DEL', K_LOG)
+    redis.call('XADD', K_LOG, 'MAXLEN', '~', LOG_MAXLEN, id, 'e', entry)
+  end
+end
+
 --- Publishes one write's events and appends them to the change log as one entry.
 local function emit(zxid, events)
   local parts = {}
@@ -70,14 +82,7 @@ local function emit(zxid, events)
     end
     parts[#parts + 1] = code .. path
   end
-  local id = zxid .. '-0'
-  local ok = redis.pcall('XADD', K_LOG, 'MAXLEN', '~', LOG_MAXLEN, id, 'e', table.concat(parts, '\n'))
-  if type(ok) == 'table' and ok.err then
-    -- The log is ahead of the counter: the store went back in time under it. Start afresh
-    -- (older entries would be lies); clients that needed them fall back to a resync.
-    redis.call('DEL', K_LOG)
-    redis.call('XADD', K_LOG, 'MAXLEN', '~', LOG_MAXLEN, id, 'e', table.concat(parts, '\n'))
-  end
+  appendLog(zxid, table.concat(parts, '\n'))
 end
 
 --- Removes a childless znode and updates its parent; records events and container candidates.
