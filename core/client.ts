@@ -8,7 +8,7 @@ import {
 import { Interests } from './interests.js';
 import type { Logger } from './logger.js';
 import type { OpInput } from './ops.js';
-import { validatePath } from './path.js';
+import { parentOf, validatePath } from './path.js';
 import type { CreateMode, Data, GetChildrenResult, GetDataResult, OpResult, SessionState, Stat, WatchEvent } from './types.js';
 import { checkCreate, checkOp, checkOptions, checkPositiveInt, checkVersion, toBytes } from './validate.js';
 import { WatchRegistry, type OneShotKind, type Watcher } from './watch-registry.js';
@@ -179,7 +179,7 @@ export class Client extends EventEmitter<ClientEvents> {
       try {
         const r = await this.backend.exists(path);
         this.saw(r.zxid);
-        if (watcher) this.arm('data', path, watcher, r.zxid, mark);
+        if (watcher) this.arm('data', path, watcher, r.zxid, mark, r.stat !== null);
         await this.flush(r.zxid);
         return r.stat;
       } catch (err) {
@@ -377,8 +377,8 @@ export class Client extends EventEmitter<ClientEvents> {
     return mark;
   }
 
-  private arm(kind: OneShotKind, path: string, watcher: Watcher, zxid: number, mark: number): void {
-    const r = this.registry.add(kind, path, watcher, zxid, mark);
+  private arm(kind: OneShotKind, path: string, watcher: Watcher, zxid: number, mark: number, existed = true): void {
+    const r = this.registry.add(kind, path, watcher, zxid, mark, existed);
     const interest: InterestKind = kind === 'data' ? 'node' : 'children';
     if (!r.added || r.firedBy) this.interests.release(path, interest);
     if (r.firedBy) this.deliver(watcher, r.firedBy);
@@ -536,26 +536,55 @@ export class Client extends EventEmitter<ClientEvents> {
     this.currentState = 'connected';
   }
 
-  /** The change log no longer reaches back: compare each watched znode with what the watch saw. */
+  /**
+   * The change log no longer reaches back: compare each watched znode with what its watch
+   * saw, and fire (flagged `resync`) every watch whose znode changed or may have; the
+   * others stay armed. A watcher set on a path as both data and child watch fires once.
+   */
   private async recheckWatches(): Promise<void> {
-    for (const w of this.registry.armed()) {
-      const { stat, zxid } = await this.backend.exists(w.path);
-      this.saw(zxid);
-      let type: WatchEvent['type'] | null = null;
-      if (w.kind === 'data') {
-        if (!stat) type = 'deleted';
-        else if (stat.czxid > w.zxid) type = 'created';
-        else if (stat.mzxid > w.zxid) type = 'dataChanged';
-      } else if (!stat) type = 'deleted';
-      else if (stat.pzxid > w.zxid) type = 'childrenChanged';
-      if (!type) continue;
-      const ev: WatchEvent = { type, path: w.path, zxid, resync: true };
-      for (const watcher of this.registry.takeAll(w.kind, w.path)) {
-        this.interests.release(w.path, w.kind === 'data' ? 'node' : 'children');
-        this.deliver(watcher, ev);
+    const stats = new Map<string, Stat | null>();
+    const statOf = async (path: string): Promise<Stat | null> => {
+      if (!stats.has(path)) {
+        const r = await this.backend.exists(path);
+        this.saw(r.zxid);
+        stats.set(path, r.stat);
       }
+      return stats.get(path)!;
+    };
+    const fired = new Map<string, Set<Watcher>>();
+    for (const w of this.registry.armed()) {
+      const type = await this.missedChange(w, statOf);
+      if (!type) continue;
+      this.registry.remove(w.kind, w.path, w.watcher);
+      this.interests.release(w.path, w.kind === 'data' ? 'node' : 'children');
+      const done = fired.get(w.path) ?? new Set<Watcher>();
+      fired.set(w.path, done);
+      if (done.has(w.watcher)) continue;
+      done.add(w.watcher);
+      this.deliver(w.watcher, { type, path: w.path, zxid: this.seenZxid, resync: true });
     }
     for (const s of this.streams) s.offer({ type: 'dataChanged', path: s.path, zxid: this.seenZxid, resync: true });
+  }
+
+  /** The first event a watch armed at `zxid` would have seen, judged from Stats; null if none. */
+  private async missedChange(
+    w: { kind: OneShotKind; path: string; zxid: number; existed: boolean },
+    statOf: (path: string) => Promise<Stat | null>,
+  ): Promise<WatchEvent['type'] | null> {
+    const stat = await statOf(w.path);
+    if (w.kind === 'child') {
+      if (!stat || stat.czxid > w.zxid) return 'deleted';
+      return stat.pzxid > w.zxid ? 'childrenChanged' : null;
+    }
+    if (w.existed) {
+      if (!stat || stat.czxid > w.zxid) return 'deleted';
+      return stat.mzxid > w.zxid ? 'dataChanged' : null;
+    }
+    if (stat) return 'created';
+    // Missing then and now: it may have come and gone, which moves the parent's pzxid.
+    if (w.path === '/') return null;
+    const parent = await statOf(parentOf(w.path));
+    return !parent || parent.pzxid > w.zxid ? 'created' : null;
   }
 
   private reportRollback(serverZxid: number): void {

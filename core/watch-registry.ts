@@ -6,6 +6,12 @@ export type Watcher = (ev: WatchEvent) => void;
 /** `data` watches come from exists/getData, `child` watches from getChildren. */
 export type OneShotKind = 'data' | 'child';
 
+/** When and how a watcher was armed: the read's zxid, and whether the znode existed then. */
+export interface Armed {
+  zxid: number;
+  existed: boolean;
+}
+
 /** How many recent events are kept to catch those that overtook the read that armed a watch. */
 const RECENT = 4096;
 
@@ -16,8 +22,8 @@ const RECENT = 4096;
  * write: events older than the read are already reflected in what the user read.
  */
 export class WatchRegistry {
-  private readonly data = new Map<string, Map<Watcher, number>>();
-  private readonly child = new Map<string, Map<Watcher, number>>();
+  private readonly data = new Map<string, Map<Watcher, Armed>>();
+  private readonly child = new Map<string, Map<Watcher, Armed>>();
   private readonly recent: BackendEvent[] = [];
   private received = 0;
 
@@ -42,8 +48,9 @@ export class WatchRegistry {
    * Registers a watcher armed by a read at `zxid`. Returns the event that already fires it
    * (one that overtook the read's reply), or undefined when it is armed and waiting.
    * Returns `added: false` when this watcher was already set on that path and kind.
+   * `existed` says whether the read found the znode (false only for `exists` of a missing one).
    */
-  add(kind: OneShotKind, path: string, watcher: Watcher, zxid: number, mark: number): { added: boolean; firedBy?: WatchEvent } {
+  add(kind: OneShotKind, path: string, watcher: Watcher, zxid: number, mark: number, existed = true): { added: boolean; firedBy?: WatchEvent } {
     const map = kind === 'data' ? this.data : this.child;
     const missed = this.received - mark;
     const from = this.recent.length - missed;
@@ -59,27 +66,30 @@ export class WatchRegistry {
     if (!watchers) map.set(path, (watchers = new Map()));
     const had = watchers.get(watcher);
     if (had !== undefined) {
-      watchers.set(watcher, Math.min(had, zxid));
+      // Set twice: it stays one watch, armed since the earlier read.
+      if (zxid < had.zxid) watchers.set(watcher, { zxid, existed });
       return { added: false };
     }
-    watchers.set(watcher, zxid);
+    watchers.set(watcher, { zxid, existed });
     return { added: true };
   }
 
-  /** Every armed watch, for the check after a reconnect when the change log fell short. */
-  armed(): Array<{ kind: OneShotKind; path: string; zxid: number }> {
-    const out: Array<{ kind: OneShotKind; path: string; zxid: number }> = [];
-    for (const [path, w] of this.data) out.push({ kind: 'data', path, zxid: Math.min(...w.values()) });
-    for (const [path, w] of this.child) out.push({ kind: 'child', path, zxid: Math.min(...w.values()) });
+  /** Every armed watcher, for the check after a reconnect when the change log fell short. */
+  armed(): Array<{ kind: OneShotKind; path: string; watcher: Watcher } & Armed> {
+    const out: Array<{ kind: OneShotKind; path: string; watcher: Watcher } & Armed> = [];
+    for (const [kind, map] of [['data', this.data], ['child', this.child]] as const) {
+      for (const [path, ws] of map) for (const [watcher, a] of ws) out.push({ kind, path, watcher, ...a });
+    }
     return out;
   }
 
-  /** Removes and returns every watcher on a path and kind (used to fire them all at once). */
-  takeAll(kind: OneShotKind, path: string): Watcher[] {
+  /** Removes one watcher; true if it was armed. */
+  remove(kind: OneShotKind, path: string, watcher: Watcher): boolean {
     const map = kind === 'data' ? this.data : this.child;
-    const w = map.get(path);
-    map.delete(path);
-    return w ? [...w.keys()] : [];
+    const ws = map.get(path);
+    if (!ws?.delete(watcher)) return false;
+    if (ws.size === 0) map.delete(path);
+    return true;
   }
 
   get size(): number {
@@ -92,13 +102,13 @@ export class WatchRegistry {
   }
 
   private take(
-    map: Map<string, Map<Watcher, number>>, ev: BackendEvent, fired: Set<Watcher>,
+    map: Map<string, Map<Watcher, Armed>>, ev: BackendEvent, fired: Set<Watcher>,
     released: Array<[string, OneShotKind]>, kind: OneShotKind,
   ): void {
     const watchers = map.get(ev.path);
     if (!watchers) return;
     for (const [w, armedAt] of watchers) {
-      if (ev.zxid > armedAt) {
+      if (ev.zxid > armedAt.zxid) {
         fired.add(w);
         watchers.delete(w);
         released.push([ev.path, kind]);
