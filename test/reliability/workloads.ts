@@ -45,10 +45,17 @@ export async function runClients(target: Target, options: {
   faults?: FaultPlan;
   /** Pause between one client's ops, ms (uniform in [min, max]); keeps histories checkable. Default [1, 4]. */
   pauseMs?: [number, number];
+  /** Runs alongside the clients (e.g. kills and restarts the server); gets the run's end time. */
+  during?: (endsAt: number) => Promise<void>;
+  /** Called with every client the run connects (the first ones and replacements). */
+  onClient?: (zk: Client) => void;
   step: (zk: Client, client: number) => Promise<void>;
 }): Promise<Pick<RunFigures, 'faults' | 'expirations' | 'durationMs'>> {
   const slots: FaultyClient[] = [];
-  for (let i = 0; i < options.clients; i++) slots.push(await target.connect({ sessionTimeoutMs: options.sessionTimeoutMs }));
+  for (let i = 0; i < options.clients; i++) {
+    slots.push(await target.connect({ sessionTimeoutMs: options.sessionTimeoutMs }));
+    options.onClient?.(slots[i].zk);
+  }
   const t0 = performance.now();
   const end = t0 + options.durationMs;
   let faults = 0;
@@ -63,7 +70,8 @@ export async function runClients(target: Target, options: {
         expirations++;
         faulted.delete(c);
         await c.close();
-        slots[i] = await connectRetrying(target, options.sessionTimeoutMs);
+        slots[i] = await connectRetrying(target, options.sessionTimeoutMs, end);
+        options.onClient?.(slots[i].zk);
         continue;
       }
       if (s === 'suspended' || s === 'connecting') {
@@ -101,19 +109,20 @@ export async function runClients(target: Target, options: {
     }
   };
 
-  await Promise.all([...slots.map((_, i) => loop(i)), injector()]);
+  await Promise.all([...slots.map((_, i) => loop(i)), injector(), options.during?.(end)]);
   for (const c of slots) c.heal();
   const durationMs = performance.now() - t0;
   for (const c of slots) await c.close();
   return { faults, expirations, durationMs };
 }
 
-async function connectRetrying(target: Target, sessionTimeoutMs: number): Promise<FaultyClient> {
-  for (let attempt = 0; ; attempt++) {
+async function connectRetrying(target: Target, sessionTimeoutMs: number, until: number): Promise<FaultyClient> {
+  for (;;) {
     try {
       return await target.connect({ sessionTimeoutMs });
     } catch (err) {
-      if (attempt > 50) throw err;
+      // The server may be down for a while (restart, fail-over): keep trying until the run ends.
+      if (!(err instanceof ConnectionLossError) || performance.now() > until + 10_000) throw err;
       await sleep(50);
     }
   }
@@ -130,6 +139,8 @@ export async function registerWorkload(target: Target, options: {
   durationMs: number;
   sessionTimeoutMs: number;
   faults?: FaultPlan;
+  during?: (endsAt: number) => Promise<void>;
+  onClient?: (zk: Client) => void;
 }): Promise<{ history: Operation<RegisterInput, RegisterOutput>[]; figures: RunFigures; paths: string[] }> {
   const setup = await target.connect({ sessionTimeoutMs: 5000 });
   const root = '/reg';
@@ -155,6 +166,10 @@ export async function registerWorkload(target: Target, options: {
         history.ok(id, { value: data.toString(), version: stat.version });
         seenVersion.set(key, stat.version);
       } catch (err) {
+        if (err instanceof NoNodeError) {
+          history.ok(id, { error: 'NoNode' });
+          return;
+        }
         droppedReads.add(id);
         throw err;
       }
@@ -188,8 +203,11 @@ export async function registerWorkload(target: Target, options: {
   const last = await target.connect({ sessionTimeoutMs: 5000 });
   for (const path of paths) {
     const id = history.invoke('final', { path, op: 'read' });
-    const { data, stat } = await last.zk.getData(path);
-    history.ok(id, { value: data.toString(), version: stat.version });
+    const r = await last.zk.getData(path).catch((err: unknown) => {
+      if (err instanceof NoNodeError) return null;
+      throw err;
+    });
+    history.ok(id, r ? { value: r.data.toString(), version: r.stat.version } : { error: 'NoNode' });
   }
   await last.close();
 
