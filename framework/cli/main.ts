@@ -15,6 +15,10 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// The process lives until its command is done: on the embedded store nothing else (no
+// socket, heartbeat timers are unref'd) would keep the event loop up while a command waits.
+const keepAlive = setInterval(() => undefined, 1 << 30);
 const code = await runCli(process.argv.slice(2), processIo(), { stop: stop.signal });
+clearInterval(keepAlive);
 // Let stdout drain, then exit even if a client library still holds a socket open.
 process.stdout.write('', () => process.exit(code));

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { cancel } from './cancel.js';
 import { create } from './create.js';
+import { demo } from './demo.js';
 import { elect } from './elect.js';
 import { get } from './get.js';
 import { lock } from './lock.js';
@@ -19,7 +20,7 @@ import { workers } from './workers.js';
 
 /** Every `corral` subcommand, in the order `--help` lists them. */
 export const commands: Command[] = [
-  master, worker, submit, tasks, workers, status, cancel,
+  demo, master, worker, submit, tasks, workers, status, cancel,
   ls, tree, get, stat, set, create, rm, watch,
   lock, elect,
 ];
