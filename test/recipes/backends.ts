@@ -90,7 +90,8 @@ export function sleep(ms: number): Promise<void> {
 /** Resolves when `pred` is true, polling; rejects after `ms`. */
 export async function until(pred: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;
-  while (!(await pred())) {
+  // A predicate that throws (e.g. NoNodeError before a znode exists) counts as false.
+  while (!(await Promise.resolve().then(pred).catch(() => false))) {
     if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
     await sleep(5);
   }
