@@ -1,0 +1,144 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { CorralError, type Client } from '../../core/index.js';
+import { Mutex } from '../../recipes/index.js';
+import { checkLinearizable, History, ticketModel } from '../faults/index.js';
+import { memoryTarget, redisBackendAvailable, redisTarget, type Target } from './targets.js';
+import { figureLine, runClients } from './workloads.js';
+
+const targets: Target[] = [];
+afterEach(async () => {
+  while (targets.length) await targets.pop()!.close().catch(() => undefined);
+});
+
+const withRedis = await redisBackendAvailable();
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const backends: Array<['memory' | 'redis', () => Promise<Target>]> = [
+  ['memory', async () => memoryTarget()],
+  ...(withRedis ? [['redis', () => redisTarget()] as ['redis', () => Promise<Target>]] : []),
+];
+
+/**
+ * The guarded resource of the fencing-token pattern: it remembers the highest token it
+ * accepted and refuses lower ones. Writes are kept with their wall-clock time.
+ */
+class FencedLog {
+  highest = -Infinity;
+  rejected = 0;
+  readonly entries: { token: number; client: number; at: number }[] = [];
+  write(token: number, client: number): boolean {
+    if (token < this.highest) {
+      this.rejected++;
+      return false;
+    }
+    this.highest = token;
+    this.entries.push({ token, client, at: performance.now() });
+    return true;
+  }
+}
+
+describe.each(backends)('mutex under link faults (%s)', (name) => {
+  it('grants get rising fencing tokens and guarded sections never overlap', async () => {
+    const target = await backends.find(([n]) => n === name)![1]();
+    targets.push(target);
+    const setup = await target.connect();
+    await setup.zk.create('/locks');
+    await setup.close();
+
+    const log = new FencedLog();
+    const grants = new History<{ op: 'take' }, number>();
+    /** Per grant: when its holder first and last wrote to the log while it knew it held the lock. */
+    const sections: { token: number; client: number; from: number; to: number }[] = [];
+    let grantsCount = 0;
+    let lost = 0;
+    let stoppedInDoubt = 0;
+
+    const step = async (zk: Client, client: number): Promise<void> => {
+      const mutex = new Mutex(zk, '/locks/m');
+      const id = grants.invoke(client, { op: 'take' });
+      let lease;
+      try {
+        lease = await mutex.acquire({ timeoutMs: 2000 });
+      } catch (err) {
+        grants.unknown(id);
+        if (err instanceof CorralError) return; // timed out, connection loss, expiry: try again
+        throw err;
+      }
+      grants.ok(id, lease.token);
+      grantsCount++;
+      let from = Infinity;
+      let to = -Infinity;
+      try {
+        for (let i = 0; i < 6; i++) {
+          // An honest holder writes only while it knows it holds the lock: not after the
+          // signal, and not while the session is in doubt (it may have expired already).
+          if (lease.signal.aborted) { lost++; break; }
+          if (lease.inDoubt) { stoppedInDoubt++; break; }
+          if (log.write(lease.token, client)) {
+            const t = performance.now();
+            from = Math.min(from, t);
+            to = Math.max(to, t);
+          }
+          await sleep(3 + Math.random() * 5);
+        }
+      } finally {
+        if (from !== Infinity) sections.push({ token: lease.token, client, from, to });
+        await lease.release().catch(() => undefined);
+      }
+    };
+
+    const run = await runClients(target, {
+      clients: 4,
+      durationMs: 5000,
+      sessionTimeoutMs: 900,
+      pauseMs: [0, 3],
+      faults: { everyMs: [300, 600], lengthMs: [100, 1500] },
+      step,
+    });
+
+    const tokens = checkLinearizable(grants.operations(), ticketModel);
+    sections.sort((a, b) => a.from - b.from);
+    const overlaps = sections.filter((s, i) => i > 0 && s.from <= sections[i - 1].to);
+    console.log(figureLine(`mutex/${name}`, {
+      grants: grantsCount, guardedWrites: log.entries.length, faults: run.faults, expirations: run.expirations,
+      leasesLost: lost, stoppedInDoubt, fenceRejections: log.rejected, overlaps: overlaps.length, tokensRising: tokens.ok,
+    }));
+    expect(tokens.ok, tokens.failure?.explanation).toBe(true);
+    expect(overlaps, JSON.stringify(overlaps.slice(0, 3))).toEqual([]);
+    // Within one grant a holder wrote with one token; across grants the log's tokens rise.
+    for (let i = 1; i < log.entries.length; i++) expect(log.entries[i].token).toBeGreaterThanOrEqual(log.entries[i - 1].token);
+    expect(grantsCount).toBeGreaterThan(25);
+    expect(run.faults).toBeGreaterThan(5);
+  }, 40_000);
+
+  it('a holder paused past its session expiry is refused by the fence when it wakes', async () => {
+    const target = await backends.find(([n]) => n === name)![1]();
+    targets.push(target);
+    const a = await target.connect({ sessionTimeoutMs: 600 });
+    const b = await target.connect({ sessionTimeoutMs: 600 });
+    await a.zk.create('/locks');
+    const log = new FencedLog();
+    const leaseA = await new Mutex(a.zk, '/locks/m').acquire();
+    expect(log.write(leaseA.token, 1)).toBe(true);
+
+    // A stalls (a long GC pause, a frozen VM) and its link is gone meanwhile: it checks
+    // nothing, so it does not see its lease go.
+    a.block();
+    const t0 = performance.now();
+    const leaseB = await new Mutex(b.zk, '/locks/m').acquire({ timeoutMs: 5000 });
+    const waitedMs = performance.now() - t0;
+    expect(leaseB.token).toBeGreaterThan(leaseA.token);
+    expect(log.write(leaseB.token, 2)).toBe(true);
+
+    // A wakes up and carries on as if it still held the lock: the fence refuses it.
+    a.heal();
+    expect(log.write(leaseA.token, 1)).toBe(false);
+    // Its lease tells it so too, soon after.
+    await new Promise<void>((resolve) => (leaseA.signal.aborted ? resolve() : leaseA.signal.addEventListener('abort', () => resolve())));
+    expect(leaseA.held).toBe(false);
+    expect(log.entries.map((e) => e.client)).toEqual([1, 2]);
+    console.log(figureLine(`mutex-paused-holder/${name}`, {
+      sessionTimeoutMs: 600, secondGrantAfterMs: waitedMs, staleWritesRefused: log.rejected, tokenA: leaseA.token, tokenB: leaseB.token,
+    }));
+    await leaseB.release();
+  }, 20_000);
+});
