@@ -87,13 +87,22 @@ export class RedisBackend implements Backend {
     });
     this.listen(this.sub, 'ready', () => void this.resubscribe());
     this.listen(this.sub, 'message', (_channel: string, msg: string) => this.onMessage(msg));
-    if (this.links.ownsCommands) this.listen(this.cmd, 'error', (err: Error) => this.logger.debug({ err }, 'redis connection error'));
-    this.listen(this.sub, 'error', (err: Error) => this.logger.debug({ err }, 'redis subscriber connection error'));
+    let lastError: Error | undefined;
+    const onError = (what: string) => (err: Error) => {
+      lastError = err;
+      this.logger.debug({ err }, `redis ${what} error`);
+    };
+    if (this.links.ownsCommands) this.listen(this.cmd, 'error', onError('connection'));
+    this.listen(this.sub, 'error', onError('subscriber connection'));
     try {
       await Promise.all([ready(this.cmd), ready(this.sub)]);
     } catch (err) {
       await this.close();
-      throw new ConnectionLossError(`Cannot connect to Redis: ${(err as Error).message}`, undefined, { cause: err });
+      const cause = lastError ?? (err as Error);
+      if (/^(WRONGPASS|NOAUTH|NOPERM)\b|invalid password|AUTH <password> called without any password/i.test(cause.message)) {
+        throw new SystemError(`Redis refused the credentials (${cause.message}); check the user and password in the URL (redis://user:password@host:port) or the \`username\`/\`password\` options`, { cause });
+      }
+      throw new ConnectionLossError(`Cannot connect to Redis: ${cause.message}`, undefined, { cause });
     }
     this.subReady = true;
     this.updateLink();
