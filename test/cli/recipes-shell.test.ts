@@ -31,6 +31,44 @@ describe('recipes from the shell (in-process, shared memory store)', () => {
     expect(new Set(tokens).size).toBe(runs);
   };
 
+  it('lock runs one command at a time across holders, passes exit codes and the fencing token', async () => {
+    const { namespace, target, log } = setup();
+    const run = (code: number) =>
+      cliInProcess(['lock', 'db', '-n', namespace, '--', 'sh', '-c', `${critical(log, 150)[2]}; exit ${code}`], { target });
+    const results = await Promise.all([run(0), run(7), run(0), run(0)]);
+    expect(results.map((r) => r.code).sort()).toEqual([0, 0, 0, 7]);
+    expectNoOverlap(log, 4);
+  });
+
+  it('lock --timeout 0 gives up at once (exit 1) while another holds the lock', async () => {
+    const { namespace, target, log } = setup();
+    const holder = cliInProcess(['lock', 'db', '-n', namespace, '--', 'sh', '-c', `echo held >> ${log}; sleep 1`], { target });
+    while (!readFileSafe(log).includes('held')) await new Promise((r) => setTimeout(r, 20));
+    const r = await cliInProcess(['lock', 'db', '-n', namespace, '-w', '0', '--', 'sh', '-c', `echo second >> ${log}`], { target });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('corral: lock /locks/db is held elsewhere: not acquired within 0 ms (--timeout)\n');
+    expect((await holder).code).toBe(0);
+    expect(readFileSafe(log)).toBe('held\n');
+  });
+
+  it('lock stops the command and exits 3 when the lock is lost while it runs', async () => {
+    const { namespace, target, log } = setup();
+    const zk = await connect(target, { namespace });
+    try {
+      const running = cliInProcess(['lock', 'db', '-n', namespace, '--', 'sh', '-c', `echo up >> ${log}; sleep 20; echo not-stopped >> ${log}`], { target });
+      while (!readFileSafe(log).includes('up')) await new Promise((r) => setTimeout(r, 20));
+      const [node] = (await zk.getChildren('/locks/db')).children;
+      await zk.delete(`/locks/db/${node}`);
+      const r = await running;
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/corral: lock \/locks\/db lost while the command ran \(.+\); the command was stopped\n$/);
+      await new Promise((res) => setTimeout(res, 100));
+      expect(readFileSafe(log)).toBe('up\n'); // the whole command (sh and its sleep) was stopped
+    } finally {
+      await zk.close();
+    }
+  });
+
   it('elect runs one command at a time across candidates and returns each exit code', async () => {
     const { namespace, target, log } = setup();
     const run = (code: number) =>

@@ -1,3 +1,4 @@
+import { TimeoutError } from '../../../core/index.js';
 import { Mutex } from '../../../recipes/index.js';
 import { runChild, signalOf } from '../child-command.js';
 import { defineCommand } from '../command.js';
@@ -27,7 +28,10 @@ export const lock = defineCommand({
     const zk = await ctx.connect('lock');
     try {
       const mutex = new Mutex(zk, path);
-      const lease = await mutex.acquire({ signal: ctx.stop, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+      const lease = await mutex.acquire({ signal: ctx.stop, ...(timeoutMs !== undefined ? { timeoutMs } : {}) }).catch((err: unknown) => {
+        if (err instanceof TimeoutError) throw new ExitError(`lock ${path} is held elsewhere: not acquired within ${timeoutMs} ms (--timeout)`, EXIT.failed);
+        throw err;
+      });
       ctx.logger.debug({ path, token: lease.token }, 'lock acquired');
       lease.on('suspended', () => ctx.io.err(`corral: connection lost; lock ${path} is in doubt until it comes back\n`));
       let lost: Error | null = null;
