@@ -394,7 +394,9 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   private dispatch(ev: BackendEvent): void {
-    if (ev.zxid > this.safeZxid) this.safeZxid = ev.zxid;
+    // Events arrive in zxid order, but one write's events may arrive apart: only the
+    // writes before this one are known to be complete.
+    if (ev.zxid - 1 > this.safeZxid) this.safeZxid = ev.zxid - 1;
     this.saw(ev.zxid);
     const { fired, released } = this.registry.trigger(ev);
     for (const [path, kind] of released) this.interests.release(path, kind === 'data' ? 'node' : 'children');

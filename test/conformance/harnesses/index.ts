@@ -1,4 +1,5 @@
 import type { BackendHarness } from '../harness.js';
+import { laggedHarness } from './lagged.js';
 import { memoryHarness } from './memory.js';
 import { redisHarness } from './redis.js';
 
@@ -7,7 +8,7 @@ import { redisHarness } from './redis.js';
  * here, `harnesses/<name>.ts`, exporting a factory `<name>Harness(): BackendHarness`,
  * and listing it below. `CORRAL_BACKENDS=memory` (comma-separated) runs a subset.
  */
-const factories: Array<() => BackendHarness> = [memoryHarness, redisHarness];
+const factories: Array<() => BackendHarness> = [memoryHarness, laggedHarness, redisHarness];
 
 const only = process.env.CORRAL_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
 
