@@ -20,8 +20,8 @@
 local sid = ARGV[2]
 local n = tonumber(ARGV[3])
 
-ensureRoot()
-reap()
+-- The caller's session first: a session past its deadline cannot write, even before a
+-- reaper tick (touch-session, reap) has removed it and its ephemerals.
 if not sessionLive(sid) then return { E_SESSIONEXPIRED, 0, '' } end
 if n == 0 then return { 0, currentZxid() } end
 
@@ -34,6 +34,11 @@ local function look(path)
   local v = view[path]
   if v == nil then
     local f = redis.call('HMGET', nodeKey(path), 'v', 'cv', 'o', 'm')
+    if not f[1] and path == '/' then
+      -- The root exists even when the store lost everything (FLUSHALL, an empty restart).
+      ensureRoot()
+      f = redis.call('HMGET', nodeKey(path), 'v', 'cv', 'o', 'm')
+    end
     if f[1] then
       v = { exists = true, v = tonumber(f[1]), cv = tonumber(f[2]), o = f[3], m = f[4],
             nc = redis.call('ZCARD', childKey(path)) }
@@ -56,7 +61,12 @@ for i = 1, n do
     if parent.o ~= '' then return { E_NOCHILDRENFOREPHEMERALS, i - 1, path } end
     local p = path
     if isSequential(mode) then p = path .. string.format('%010d', parent.cv) end
-    if look(p).exists then return { E_NODEEXISTS, i - 1, p } end
+    -- Existence is all a create needs to know of its target (EXISTS is cheaper than a read).
+    if view[p] == nil then
+      if redis.call('EXISTS', nodeKey(p)) == 1 then return { E_NODEEXISTS, i - 1, p } end
+    elseif view[p].exists then
+      return { E_NODEEXISTS, i - 1, p }
+    end
     view[p] = { exists = true, v = 0, cv = 0, o = isEphemeral(mode) and sid or '', m = mode, nc = 0 }
     parent.nc = parent.nc + 1
     parent.cv = parent.cv + 1

@@ -162,7 +162,9 @@ local function reap()
   redis.call('ZREMRANGEBYSCORE', K_RECURSIVE, '-inf', '(' .. NOW)
 end
 
+--- True if the session exists and its deadline has not passed (Redis clock).
 local function sessionLive(sid)
-  return redis.call('ZSCORE', K_SESSIONS, sid) ~= false
+  local deadline = redis.call('ZSCORE', K_SESSIONS, sid)
+  return deadline ~= false and tonumber(deadline) >= NOW
 end
 
