@@ -120,6 +120,30 @@ describe.each(harnesses)('ordering guarantees — $name', (harness) => {
     expect(new Set(zxids).size).toBe(total);
   });
 
+  it('a watch armed while writes stream in fires for the first write after its read, never one the read reflects', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/stream', '0');
+    let stop = false;
+    const writer = (async () => {
+      for (let i = 1; !stop; i++) await b.setData('/stream', String(i));
+    })();
+    try {
+      for (let round = 0; round < 25; round++) {
+        const seen = recorder();
+        const { data, stat } = await a.getData('/stream', { watch: seen.watcher });
+        const ev = await seen.next(3000);
+        expect(ev.type).toBe('dataChanged');
+        expect(ev.zxid, `round ${round}: read showed ${data} at mzxid ${stat.mzxid}`).toBeGreaterThan(stat.mzxid);
+        const after = await a.getData('/stream');
+        expect(after.stat.mzxid).toBeGreaterThanOrEqual(ev.zxid);
+      }
+    } finally {
+      stop = true;
+      await writer;
+    }
+  });
+
   it('sync() makes every write acknowledged before it visible to this client', async () => {
     const a = await ctx.client();
     const b = await ctx.client();
