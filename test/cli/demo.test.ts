@@ -13,6 +13,7 @@ describe('corral demo', () => {
     expect(r.stdout).toContain('Every task done.');
     expect(r.stdout).toMatch(/tasks\s+240\/240 succeeded\n/);
     expect(r.stdout).toMatch(/retried\s+[1-9]\d* /);
+    expect(r.stdout).toMatch(/reassigned\s+[1-9]\d* \(taken back from the killed worker/);
     expect(r.stdout).toMatch(/fail-over\s+backup master elected \d+ ms after the kill/);
     expect(r.stderr).toMatch(/killed the active master master-1/);
     expect(r.stderr).toMatch(/master-2 took over/);

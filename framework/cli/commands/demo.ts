@@ -75,7 +75,7 @@ export const demo = defineCommand({
         allDone ? 'Every task done.' : 'NOT every task succeeded.',
         `  tasks       ${summary.succeeded}/${summary.tasks} succeeded${summary.failed ? `, ${summary.failed} failed` : ''}`,
         `  retried     ${summary.retried} (failed a first attempt, then succeeded)`,
-        `  reassigned  ${summary.reassigned} (held by the killed worker, finished by others)`,
+        `  reassigned  ${summary.reassigned} (taken back from the killed worker, run by the others)`,
         `  fail-over   ${summary.failoverMs === null ? 'none' : `backup master elected ${formatDuration(summary.failoverMs)} after the kill`}`,
         `  time        ${formatDuration(summary.elapsedMs)}`,
         '',

@@ -32,7 +32,7 @@ export interface DemoSummary {
   failed: number;
   /** Tasks that needed more than one attempt. */
   retried: number;
-  /** Tasks the killed worker held, that other workers then finished. */
+  /** Tasks the masters took back from the killed worker and handed to others. */
   reassigned: number;
   /** How long from killing the active master to the backup's election. */
   failoverMs: number | null;
@@ -69,6 +69,7 @@ export async function runDemo(o: DemoOptions, onEvent: (ev: DemoEvent) => void, 
   const producer = await connect(target, { namespace, sessionTimeoutMs: o.sessionTimeoutMs, logger: o.logger });
   try {
     let killedAt = 0;
+    const reclaimed = new Map<string, number>();
     let failoverMs: number | null = null;
     const electedOnce = new Promise<void>((resolve) => {
       for (const id of ['master-1', 'master-2']) {
@@ -78,7 +79,10 @@ export async function runDemo(o: DemoOptions, onEvent: (ev: DemoEvent) => void, 
           onEvent({ type: 'elected', master: id, ...(killedAt > 0 ? { afterMs: performance.now() - killedAt } : {}) });
           resolve();
         });
-        m.on('reclaimed', ({ worker, tasks }) => onEvent({ type: 'reclaimed', master: id, worker, tasks }));
+        m.on('reclaimed', ({ worker, tasks }) => {
+          reclaimed.set(worker, (reclaimed.get(worker) ?? 0) + tasks);
+          onEvent({ type: 'reclaimed', master: id, worker, tasks });
+        });
         masters.push(m);
       }
     });
@@ -108,7 +112,6 @@ export async function runDemo(o: DemoOptions, onEvent: (ev: DemoEvent) => void, 
     let done = 0;
     let masterKilled = false;
     let workerKilled = false;
-    let heldByDead: string[] = [];
     let deadWorker = '';
     const statuses = new Map<string, StatusRecord | null>();
     const killMaster = async () => {
@@ -129,9 +132,8 @@ export async function runDemo(o: DemoOptions, onEvent: (ev: DemoEvent) => void, 
       }
       if (!best) return;
       deadWorker = best.w.id;
-      heldByDead = best.held;
       crash(deadWorker.replace(/-[0-9a-f]{8}$/, ''));
-      onEvent({ type: 'workerKilled', worker: deadWorker, holding: heldByDead.length });
+      onEvent({ type: 'workerKilled', worker: deadWorker, holding: best.held.length });
       stopping.push(best.w.close());
     };
     const kills: Promise<void>[] = [];
@@ -159,10 +161,7 @@ export async function runDemo(o: DemoOptions, onEvent: (ev: DemoEvent) => void, 
       succeeded: records.filter((s) => s?.state === 'succeeded').length,
       failed: records.filter((s) => s?.state !== 'succeeded').length,
       retried: records.filter((s) => s && s.attempts > 1).length,
-      reassigned: heldByDead.filter((id) => {
-        const s = statuses.get(id);
-        return s?.state === 'succeeded' && s.worker !== deadWorker;
-      }).length,
+      reassigned: reclaimed.get(deadWorker) ?? 0,
       failoverMs,
       elapsedMs: performance.now() - started,
     };
