@@ -207,32 +207,55 @@ export class TaskClient {
   /**
    * Waits for many tasks through one recursive watch on `/status`; returns their status
    * records in the order of `ids`.
+   * @example const records = await tasks.waitAll(await tasks.submitMany(items), { timeoutMs: 60_000 });
    */
   async waitAll(ids: string[], options: { timeoutMs?: number } = {}): Promise<StatusRecord[]> {
-    if (!Array.isArray(ids)) throw new BadArgumentsError('Expected `ids` to be an array of task ids');
-    ids.forEach(checkId);
-    const timeoutMs = options.timeoutMs === undefined ? undefined : int(options.timeoutMs, 'timeoutMs', 0, 2 ** 31 - 1);
-    await this.ensure();
-    const missing = new Set(ids);
     // Each record is read as soon as it is known to exist, well within any retention TTL.
     const records = new Map<string, Promise<StatusRecord | null>>();
-    const found = (id: string) => {
-      if (!missing.delete(id)) return;
-      records.set(id, this.readStatus(id));
+    await this.watchFinished(ids, options, (id) => records.set(id, this.readStatus(id)));
+    return Promise.all(ids.map(async (id) => {
+      const s = await records.get(id);
+      if (!s) throw new NoSuchTaskError(id); // its retention removed it before it could be read
+      return s;
+    }));
+  }
+
+  /**
+   * Resolves once every task in `ids` has its status record, without reading the records:
+   * the cheapest way to wait for a large batch.
+   * @example await tasks.whenFinished(ids); const { finished } = await tasks.counts();
+   */
+  async whenFinished(ids: string[], options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.watchFinished(ids, options, () => undefined);
+  }
+
+  private async watchFinished(ids: string[], options: { timeoutMs?: number }, found: (id: string) => void): Promise<void> {
+    if (!Array.isArray(ids)) throw new BadArgumentsError('Expected `ids` to be an array of task ids');
+    ids.forEach(checkId);
+    const o = checkWaitOptions(options);
+    await this.ensure();
+    const missing = new Set(ids);
+    const see = (id: string) => {
+      if (missing.delete(id)) found(id);
     };
     const stream = this.zk.watch(STATUS, { recursive: true });
     let timer: NodeJS.Timeout | undefined;
+    // Tasks that finished before the watch was armed: by id for a few, by listing for many.
+    const check = async (list: string[]) => {
+      if (list.length <= 64) {
+        (await Promise.all(list.map((id) => this.zk.exists(statusPath(id))))).forEach((st, i) => st && see(list[i]));
+      } else {
+        for (const id of await listAll(this.zk, STATUS)) see(id);
+      }
+    };
     try {
       await stream.ready;
-      const present = await Promise.all(ids.map((id) => this.zk.exists(statusPath(id))));
-      present.forEach((s, i) => s && found(ids[i]));
+      await check(ids);
       if (missing.size > 0) {
-        if (timeoutMs !== undefined) timer = setTimeout(() => stream.fail(new TimeoutError(`${missing.size} task(s) did not finish within ${timeoutMs} ms`)), timeoutMs);
+        if (o.timeoutMs !== undefined) timer = setTimeout(() => stream.fail(new TimeoutError(`${missing.size} task(s) did not finish within ${o.timeoutMs} ms`)), o.timeoutMs);
         for await (const ev of stream) {
-          if (ev.resync) {
-            const again = [...missing];
-            (await Promise.all(again.map((id) => this.zk.exists(statusPath(id))))).forEach((s, i) => s && found(again[i]));
-          } else if (ev.type === 'created') found(leaf(ev.path));
+          if (ev.resync) await check([...missing]);
+          else if (ev.type === 'created') see(leaf(ev.path));
           if (missing.size === 0) break;
         }
       }
@@ -240,11 +263,6 @@ export class TaskClient {
       clearTimeout(timer);
       stream.close();
     }
-    return Promise.all(ids.map(async (id) => {
-      const s = await records.get(id);
-      if (!s) throw new NoSuchTaskError(id); // its retention removed it before it could be read
-      return s;
-    }));
   }
 
   /**

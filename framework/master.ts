@@ -13,6 +13,9 @@ import { clientFactory, Kick, sleep, type ClientFactory, type ConnectionOptions 
 import { decodeTask, encode, toTaskError, type StatusRecord, type TaskRecord } from './task.js';
 import { ensureFolders, listAll, multiGroups, statusOp } from './tree.js';
 
+/** Task records read at once (see load()). */
+const LOAD_CONCURRENCY = 128;
+
 export interface MasterOptions extends ConnectionOptions {
   /** This master's id (the data of `/master` while it leads). Default `<host>-<pid>-<random>`. */
   id?: string;
@@ -36,6 +39,8 @@ export interface MasterEvents {
 
 interface WorkerInfo {
   capacity: number;
+  /** Tasks it buffers beyond its capacity, so it never idles while the next assignment travels. */
+  prefetch: number;
   labels: string[];
   draining: boolean;
 }
@@ -86,6 +91,9 @@ export class Master extends EventEmitter<MasterEvents> {
   /** Loaded since the last round, merged into `order` at the next one. */
   private fresh: Queued[] = [];
   private reclaiming = new Set<string>();
+  private toLoad: Queued[] = [];
+  private loading = 0;
+  private loadWaiters: Array<() => void> = [];
   private seenAssign = 0;
 
   constructor(options: MasterOptions = {}) {
@@ -171,6 +179,8 @@ export class Master extends EventEmitter<MasterEvents> {
         const wait = await this.schedule(zk, lost);
         if (lost.aborted) break;
         await this.kick.wait(wait);
+        // Let the events of this I/O phase land first, so one round sees all the freed slots.
+        await new Promise((r) => setImmediate(r));
       }
     } finally {
       for (const s of streams) s.close();
@@ -217,7 +227,9 @@ export class Master extends EventEmitter<MasterEvents> {
     this.order = [];
     this.fresh = [];
     // Every queued task's record is read before the first round, so priorities hold from the start.
-    await Promise.all((await listAll(zk, TASKS)).map((t) => this.load(zk, t)));
+    this.toLoad = [];
+    for (const t of await listAll(zk, TASKS)) this.load(zk, t);
+    await this.loadsDone();
     for (const w of dirs.keys()) if (!workers.has(w)) void this.reclaim(zk, w);
     for (const t of cancels) void this.settleCancel(zk, t);
     this.kick.kick();
@@ -229,6 +241,7 @@ export class Master extends EventEmitter<MasterEvents> {
       const j = JSON.parse(data.toString('utf8')) as Partial<WorkerInfo>;
       return {
         capacity: Number.isInteger(j.capacity) && j.capacity! > 0 ? j.capacity! : 1,
+        prefetch: Number.isInteger(j.prefetch) && j.prefetch! >= 0 ? j.prefetch! : 0,
         labels: Array.isArray(j.labels) ? j.labels.filter((l): l is string => typeof l === 'string') : [],
         draining: j.draining === true,
       };
@@ -255,7 +268,7 @@ export class Master extends EventEmitter<MasterEvents> {
   private onTaskEvent(zk: Client, ev: WatchEvent): void {
     if (ev.path === TASKS) return;
     const t = leaf(ev.path);
-    if (ev.type === 'created') void this.load(zk, t);
+    if (ev.type === 'created') this.load(zk, t);
     else if (ev.type === 'deleted') this.queued.delete(t);
   }
 
@@ -289,28 +302,60 @@ export class Master extends EventEmitter<MasterEvents> {
     } else if (ev.type === 'deleted') this.cancels.delete(t);
   }
 
-  /** Reads a queued task's record (the master needs its priority, labels and delay). */
-  private load(zk: Client, t: string): Promise<void> {
+  /**
+   * Queues a read of a task's record (the master needs its priority, labels and delay).
+   * Reads run at most LOAD_CONCURRENCY at a time: a client completes calls in the order
+   * they were issued, so 20 000 reads issued at once would hold up every assignment
+   * behind them.
+   */
+  private load(zk: Client, t: string): void {
     const entry: Queued = { id: t, taking: 0 };
     this.queued.set(t, entry);
-    return (async () => {
-      try {
-        const { data } = await zk.getData(taskPath(t));
-        if (this.queued.get(t) !== entry) return;
-        entry.data = data;
-        try {
-          entry.rec = decodeTask(data);
-        } catch (err) {
-          await this.failMalformed(zk, t, err);
-          return;
+    this.toLoad.push(entry);
+    this.pumpLoads(zk);
+  }
+
+  private pumpLoads(zk: Client): void {
+    while (this.loading < LOAD_CONCURRENCY && this.toLoad.length > 0) {
+      const entry = this.toLoad.shift()!;
+      if (this.queued.get(entry.id) !== entry) continue;
+      this.loading++;
+      void this.read(zk, entry).finally(() => {
+        this.loading--;
+        this.pumpLoads(zk);
+        if (this.loading === 0 && this.toLoad.length === 0) {
+          const w = this.loadWaiters;
+          this.loadWaiters = [];
+          w.forEach((f) => f());
         }
-        this.fresh.push(entry);
-        this.kick.kick();
+      });
+    }
+  }
+
+  /** Resolves once every queued read is done. */
+  private loadsDone(): Promise<void> {
+    if (this.loading === 0 && this.toLoad.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.loadWaiters.push(resolve));
+  }
+
+  private async read(zk: Client, entry: Queued): Promise<void> {
+    const t = entry.id;
+    try {
+      const { data } = await zk.getData(taskPath(t));
+      if (this.queued.get(t) !== entry) return;
+      entry.data = data;
+      try {
+        entry.rec = decodeTask(data);
       } catch (err) {
-        if (this.queued.get(t) === entry) this.queued.delete(t);
-        if (!(err instanceof NoNodeError)) this.emitUnlessSession(err);
+        await this.failMalformed(zk, t, err);
+        return;
       }
-    })();
+      this.fresh.push(entry);
+      this.kick.kick();
+    } catch (err) {
+      if (this.queued.get(t) === entry) this.queued.delete(t);
+      if (!(err instanceof NoNodeError)) this.emitUnlessSession(err);
+    }
   }
 
   // ---- assignment ------------------------------------------------------------------------
@@ -325,8 +370,10 @@ export class Master extends EventEmitter<MasterEvents> {
     const free = new Map<string, number>();
     for (const [w, info] of this.workers) {
       if (info.draining || !this.dirs.has(w)) continue;
-      const n = info.capacity - (this.dirs.get(w)?.size ?? 0) - (this.inflight.get(w)?.size ?? 0);
-      if (n > 0) free.set(w, n);
+      const held = (this.dirs.get(w)?.size ?? 0) + (this.inflight.get(w)?.size ?? 0);
+      const n = info.capacity + info.prefetch - held;
+      // Top a worker up in batches (fewer, larger multis) unless it has idle slots right now.
+      if (n > 0 && (held < info.capacity || n >= Math.max(1, info.prefetch >> 1))) free.set(w, n);
     }
     if (free.size === 0) return 2 ** 31 - 1; // nothing to do until a slot frees up (an event kicks us)
     const now = Date.now();
@@ -392,6 +439,11 @@ export class Master extends EventEmitter<MasterEvents> {
     const fresh = this.fresh.filter((q) => this.queued.get(q.id) === q).sort(byPriority);
     this.fresh = [];
     const a = this.order;
+    if (a.length === 0 || byPriority(a[a.length - 1], fresh[0]) <= 0) {
+      // The usual case (same priority, newer ids): an append.
+      for (const q of fresh) a.push(q);
+      return;
+    }
     const out: Queued[] = new Array(a.length + fresh.length);
     let i = 0, j = 0, k = 0;
     while (i < a.length && j < fresh.length) out[k++] = byPriority(a[i], fresh[j]) <= 0 ? a[i++] : fresh[j++];

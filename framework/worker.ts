@@ -32,6 +32,12 @@ export interface WorkerOptions<P = any, R = unknown> extends ConnectionOptions {
   handler: TaskHandler<P, R>;
   /** Tasks run at once (the capacity the master fills). Default 1. */
   concurrency?: number;
+  /**
+   * Tasks the master may assign beyond `concurrency`; they wait here and start the moment a
+   * slot frees, so the worker does not idle while the next assignment travels. They count
+   * as assigned to this worker (reassigned if it dies). Default: equal to concurrency.
+   */
+  prefetch?: number;
   /** Labels this worker offers; a task asking for labels only goes to a worker with all of them. */
   labels?: string[];
   /** Name prefix of the worker's id; each registration (session) appends a random suffix. Default `<host>-<pid>`. */
@@ -86,6 +92,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
   private readonly handler: TaskHandler<P, R>;
   private readonly factory: ClientFactory;
   private readonly concurrency: number;
+  private readonly prefetch: number;
   private readonly labels: string[];
   private readonly name: string;
   private readonly drainTimeoutMs: number;
@@ -110,6 +117,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
     if (typeof options.handler !== 'function') throw new BadArgumentsError('Expected `handler` to be a function (payload, ctx) => result');
     this.handler = options.handler;
     this.concurrency = options.concurrency === undefined ? 1 : int(options.concurrency, 'concurrency', 1, 100_000);
+    this.prefetch = options.prefetch === undefined ? this.concurrency : int(options.prefetch, 'prefetch', 0, 100_000);
     this.labels = checkLabels(options.labels, 'labels');
     this.drainTimeoutMs = options.drainTimeoutMs === undefined ? 30_000 : int(options.drainTimeoutMs, 'drainTimeoutMs', 0, 2 ** 31 - 1);
     this.name = options.name ?? `${hostname()}-${process.pid}`;
@@ -208,7 +216,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
   }
 
   private info(draining: boolean): string {
-    return JSON.stringify({ host: hostname(), pid: process.pid, capacity: this.concurrency, labels: this.labels, draining, startedAt: Date.now() });
+    return JSON.stringify({ host: hostname(), pid: process.pid, capacity: this.concurrency, prefetch: this.prefetch, labels: this.labels, draining, startedAt: Date.now() });
   }
 
   private consume(stream: WatchStream, fn: (ev: WatchEvent) => void): void {
@@ -413,7 +421,8 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
       const del = ops.find((o) => o.type === 'delete' && o.path.startsWith('/assign/'));
       if (del) (del as { version: number }).version = job.version;
       this.pending.push({ job, ops, state });
-      this.flushing ??= Promise.resolve().then(() => this.flush());
+      // setImmediate, not a microtask: outcomes decided in the same I/O phase share one multi.
+      this.flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.flush());
     });
   }
 
