@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BadArgumentsError, connect, type Client } from '../../core/index.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BadArgumentsError, connect, type Client, type ConnectTarget } from '../../core/index.js';
 import {
   createMaster, createTaskClient, createWorker, NoSuchTaskError, TaskCancelledError, TaskFailedError,
   type Master, type TaskHandler, type Worker,
 } from '../../framework/index.js';
 
-// The framework on the embedded memory backend, one process: every role shares the
-// namespace's tree. Fault tests with real processes on Redis are in processes.test.ts.
+// The framework's features, every role in this process, on each backend (the memory
+// backend shares one tree per namespace in-process; Redis is the local server). Fault
+// tests with real processes are in processes.test.ts.
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -16,26 +17,35 @@ afterEach(async () => {
 
 interface Setup { ns: string; zk: Client; tasks: ReturnType<typeof createTaskClient> }
 
+let target: ConnectTarget = { backend: 'memory' };
+
 async function setup(): Promise<Setup> {
   const ns = `fw-${randomUUID()}`;
-  const zk = await connect({ backend: 'memory' }, { namespace: ns, sessionTimeoutMs: 500 });
+  const zk = await connect(target, { namespace: ns, sessionTimeoutMs: 1000 });
   closers.push(() => zk.close());
   return { ns, zk, tasks: createTaskClient(zk) };
 }
 
 function master(ns: string, id?: string): Master {
-  const m = createMaster({ namespace: ns, sessionTimeoutMs: 500, ...(id ? { id } : {}) });
+  const m = createMaster({ connect: target, namespace: ns, sessionTimeoutMs: 1000, ...(id ? { id } : {}) });
   closers.push(() => m.close());
   return m;
 }
 
 function worker(ns: string, handler: TaskHandler, opts: { concurrency?: number; labels?: string[] } = {}): Worker {
-  const w = createWorker({ namespace: ns, sessionTimeoutMs: 500, handler, ...opts });
+  const w = createWorker({ connect: target, namespace: ns, sessionTimeoutMs: 1000, handler, ...opts });
   closers.push(() => w.close());
   return w;
 }
 
-describe('framework on the memory backend', () => {
+describe.each([
+  ['memory', { backend: 'memory' }],
+  ['redis', { redis: 'redis://127.0.0.1:6379' }],
+] as const)('framework on the %s backend', (_name, t) => {
+  beforeAll(() => {
+    target = t as ConnectTarget;
+  });
+
   it('runs every submitted task exactly once and records one result each', async () => {
     const { ns, tasks } = await setup();
     master(ns);
