@@ -67,7 +67,7 @@ export class Client extends EventEmitter<ClientEvents> {
   private recovering: BackendEvent[] | null = null;
   private beating = false;
   private closing: Promise<void> | null = null;
-  private readonly defaultWatcher: Watcher = (ev) => this.emit('watch', ev);
+  private readonly defaultWatcher: Watcher = (ev) => this.notify('watch', ev);
 
   constructor(readonly backend: Backend, readonly settings: ClientSettings) {
     super();
@@ -409,6 +409,21 @@ export class Client extends EventEmitter<ClientEvents> {
     }
   }
 
+  /**
+   * Emits to each listener on its own, so one that throws (or rejects) neither stops the
+   * others nor breaks the session machinery that emitted (EventEmitter would do both).
+   */
+  private notify<K extends keyof ClientEvents>(event: K, arg: ClientEvents[K][0]): void {
+    for (const listener of this.rawListeners(event) as Array<(a: unknown) => unknown>) {
+      try {
+        const r = listener.call(this, arg);
+        if (r instanceof Promise) r.catch((err) => this.settings.logger.error({ err, event }, 'listener rejected'));
+      } catch (err) {
+        this.settings.logger.error({ err, event }, 'listener threw');
+      }
+    }
+  }
+
   /** Calls a watcher so that a throwing or async one cannot break delivery to the others. */
   private deliver(w: Watcher, ev: WatchEvent): void {
     try {
@@ -461,7 +476,7 @@ export class Client extends EventEmitter<ClientEvents> {
     if (this.currentState === s) return;
     this.currentState = s;
     this.settings.logger.debug({ sessionId: this.sessionId, state: s }, 'session state');
-    this.emit('state', s);
+    this.notify('state', s);
   }
 
   private scheduleBeat(): void {
@@ -592,7 +607,7 @@ export class Client extends EventEmitter<ClientEvents> {
   private reportRollback(serverZxid: number): void {
     const err = new StoreRolledBackError(this.seenZxid, serverZxid);
     this.settings.logger.error({ err, sessionId: this.sessionId }, 'STORE ROLLED BACK: acknowledged writes were lost by the backend');
-    this.emit('rolledBack', err);
+    this.notify('rolledBack', err);
   }
 
   private expire(): void {

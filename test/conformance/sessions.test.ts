@@ -164,6 +164,20 @@ describe.each(harnesses)('sessions — $name', (harness) => {
     expect(await b.exists('/late-e')).toBeNull();
   });
 
+  it('a throwing `state` listener neither stops other listeners nor the session machinery', async () => {
+    const a = await ctx.client({ sessionTimeoutMs: 1500 });
+    a.on('state', () => { throw new Error('listener bug'); });
+    const seen = states(a);
+    const suspended = nextState(a, 'suspended');
+    await harness.partition(a);
+    await suspended;
+    const back = nextState(a, 'reconnected');
+    await harness.heal(a);
+    await back;
+    expect(seen).toEqual(['suspended', 'reconnected']);
+    await a.create('/still-works');
+  });
+
   it('whenConnected waits for a reconnect, and times out with a typed error', async () => {
     const a = await ctx.client({ sessionTimeoutMs: 2000 });
     const suspended = nextState(a, 'suspended');

@@ -183,6 +183,18 @@ describe.each(harnesses)('watches — $name', (harness) => {
     expect(quietLogger.errors.length).toBeGreaterThan(errorsBefore);
   });
 
+  it('a throwing listener of the client `watch` event does not stop the next listener', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/l');
+    const second = recorder();
+    a.on('watch', () => { throw new Error('first listener fails'); });
+    a.on('watch', second.watcher);
+    await a.getData('/l', { watch: true });
+    await b.setData('/l', 'x');
+    expect(await second.next(1000)).toMatchObject({ type: 'dataChanged', path: '/l' });
+  });
+
   it('watches belong to the client that set them', async () => {
     const a = await ctx.client();
     const b = await ctx.client();
