@@ -32,6 +32,8 @@ export class MemoryStore {
   private readonly sessions = new Map<string, Session>();
   private readonly ttlNodes = new Set<string>();
   private readonly log: BackendEvent[] = [];
+  /** The newest zxid with an event trimmed off the log: a reader behind it must resync. */
+  private trimmedThrough = 0;
   private readonly sinks = new Set<(events: BackendEvent[]) => void>();
   private zxid = 0;
   private nextSession = 1;
@@ -268,7 +270,8 @@ export class MemoryStore {
   /** Events with zxid > `zxid`, or null if the log was trimmed past that point. */
   changesSince(zxid: number): BackendEvent[] | null {
     if (zxid >= this.zxid) return [];
-    if (this.log.length === 0 || this.log[0].zxid > zxid + 1) return null;
+    // One write's events may straddle a trim, so judge by the newest zxid trimmed away.
+    if (zxid < this.trimmedThrough) return null;
     let lo = 0;
     let hi = this.log.length;
     while (lo < hi) {
@@ -296,7 +299,11 @@ export class MemoryStore {
     for (const e of events) this.log.push(e);
     // Trim in chunks: splicing one entry off a full 100k-entry log on every write made each
     // write O(limit) (setData fell to ~4k ops/s); with 1/8 slack the cost is amortized O(1).
-    if (this.log.length > CHANGE_LOG_LIMIT + (CHANGE_LOG_LIMIT >> 3)) this.log.splice(0, this.log.length - CHANGE_LOG_LIMIT);
+    if (this.log.length > CHANGE_LOG_LIMIT + (CHANGE_LOG_LIMIT >> 3)) {
+      const cut = this.log.length - CHANGE_LOG_LIMIT;
+      this.trimmedThrough = this.log[cut - 1].zxid;
+      this.log.splice(0, cut);
+    }
     for (const sink of this.sinks) sink(events);
   }
 

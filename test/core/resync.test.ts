@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { connect, MemoryBackend, op, type Client, type WatchEvent } from '../../core/index.js';
+import { connect, MemoryBackend, memoryStore, op, type Client, type WatchEvent } from '../../core/index.js';
 import { nextState, recorder, sleep } from '../conformance/context.js';
 import { quietLogger } from '../conformance/logger.js';
 
 /**
  * No silent loss when the change log no longer reaches back to the disconnect: the client
  * then compares each watched znode with what its watch saw (memory backend, whose log
- * keeps the last 100 000 events: one multi of 50 001 creates pushes everything older out).
+ * keeps the last 100 000 events, trimmed once past 112 500: one multi of 60 000 creates,
+ * two events each, pushes everything older out).
  */
 async function pair(): Promise<[Client, Client]> {
   const namespace = `ns-${randomUUID()}`;
@@ -18,7 +19,7 @@ async function pair(): Promise<[Client, Client]> {
 
 async function overflowLog(b: Client): Promise<void> {
   await b.create('/filler');
-  await b.multi(Array.from({ length: 50_001 }, (_, i) => op.create(`/filler/f${i}`)));
+  await b.multi(Array.from({ length: 60_000 }, (_, i) => op.create(`/filler/f${i}`)));
 }
 
 describe('reconnect after the change log was trimmed', () => {
@@ -91,5 +92,21 @@ describe('reconnect after the change log was trimmed', () => {
     stream.close();
     await a.close();
     await b.close();
+  });
+});
+
+describe('memory change log', () => {
+  it('a write whose events were partly trimmed is not handed out as complete', async () => {
+    const namespace = `ns-${randomUUID()}`;
+    const zk = await connect({ backend: 'memory' }, { namespace, logger: quietLogger });
+    await zk.create('/f');
+    const store = memoryStore(namespace);
+    const before = store.lastZxid;
+    // One multi, one zxid, 120 000 events: the trim keeps the newest 100 000 of them.
+    await zk.multi(Array.from({ length: 60_000 }, (_, i) => op.create(`/f/n${i}`)));
+    expect(store.lastZxid).toBe(before + 1);
+    expect(store.changesSince(before)).toBeNull();
+    expect(store.changesSince(store.lastZxid)).toEqual([]);
+    await zk.close();
   });
 });
