@@ -24,7 +24,8 @@ const RECENT = 4096;
 export class WatchRegistry {
   private readonly data = new Map<string, Map<Watcher, Armed>>();
   private readonly child = new Map<string, Map<Watcher, Armed>>();
-  private readonly recent: BackendEvent[] = [];
+  /** Recent events, each with the watchers it fired (so a re-arming cannot fire one twice). */
+  private readonly recent: Array<{ ev: BackendEvent; fired: Set<Watcher> }> = [];
   private received = 0;
 
   /** Count of events received so far; take it before the read that arms a watch. */
@@ -34,10 +35,10 @@ export class WatchRegistry {
 
   /** Records a received event and returns the watchers it fires (each once), removing them. */
   trigger(ev: BackendEvent): { fired: Watcher[]; released: Array<[string, OneShotKind]> } {
-    this.recent.push(ev);
+    const fired = new Set<Watcher>();
+    this.recent.push({ ev, fired });
     if (this.recent.length > RECENT) this.recent.shift();
     this.received++;
-    const fired = new Set<Watcher>();
     const released: Array<[string, OneShotKind]> = [];
     if (ev.type !== 'childrenChanged') this.take(this.data, ev, fired, released, 'data');
     if (ev.type === 'childrenChanged' || ev.type === 'deleted') this.take(this.child, ev, fired, released, 'child');
@@ -59,8 +60,13 @@ export class WatchRegistry {
       return { added: true, firedBy: { type: kind === 'data' ? 'dataChanged' : 'childrenChanged', path, zxid, resync: true } };
     }
     for (let i = from; i < this.recent.length; i++) {
-      const ev = this.recent[i];
-      if (ev.zxid > zxid && ev.path === path && firesKind(ev, kind)) return { added: true, firedBy: ev };
+      const { ev, fired } = this.recent[i];
+      if (ev.zxid > zxid && ev.path === path && firesKind(ev, kind)) {
+        // Already called with this very event (as the path's other kind of watch): that was its one firing.
+        if (fired.has(watcher)) return { added: false };
+        fired.add(watcher);
+        return { added: true, firedBy: ev };
+      }
     }
     let watchers = map.get(path);
     if (!watchers) map.set(path, (watchers = new Map()));
