@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { CreateMode, Op, OpResult, Stat } from '../types.js';
 import { eventFromMessage, eventsFromLog, opArgs, STAT_FIELDS, statFrom } from './codec.js';
 import type { RedisLinks } from './connection.js';
-import { namespaceKeys, type NamespaceKeys } from './keys.js';
+import { keySlot, namespaceKeys, type NamespaceKeys } from './keys.js';
 import { loadScripts, type ScriptName } from './scripts.js';
 
 /** How often each client runs the reaper (expired sessions, TTL znodes). */
@@ -39,7 +39,8 @@ export class RedisBackend implements Backend {
   readonly kind = 'redis';
   readonly keys: NamespaceKeys;
   private readonly cmd: Redis | Cluster;
-  private readonly sub: Redis | Cluster;
+  /** The events connection (built in open() on Cluster, where it depends on the slot map). */
+  private sub!: Redis;
   private readonly interests = new Map<string, Set<InterestKind>>();
   private readonly channels = new Map<string, { refs: number; ready: Promise<void> }>();
   private readonly recursivePaths = new Set<string>();
@@ -62,7 +63,7 @@ export class RedisBackend implements Backend {
   constructor(private readonly links: RedisLinks, namespace: string, private readonly logger: Logger) {
     this.keys = namespaceKeys(namespace);
     this.cmd = links.commands;
-    this.sub = links.subscriber;
+    if (links.subscriber) this.sub = links.subscriber;
     for (const s of loadScripts().values()) {
       if (typeof (this.cmd as unknown as Record<string, unknown>)[s.command] !== 'function') {
         this.cmd.defineCommand(s.command, { numberOfKeys: s.numberOfKeys, lua: s.lua });
@@ -81,21 +82,23 @@ export class RedisBackend implements Backend {
     this.listen(this.cmd, 'close', () => this.updateLink());
     this.listen(this.cmd, 'end', () => this.updateLink());
     this.listen(this.cmd, 'ready', () => this.updateLink());
-    this.listen(this.sub, 'close', () => {
-      this.subReady = false;
-      this.updateLink();
-    });
-    this.listen(this.sub, 'ready', () => void this.resubscribe());
-    this.listen(this.sub, 'message', (_channel: string, msg: string) => this.onMessage(msg));
     let lastError: Error | undefined;
     const onError = (what: string) => (err: Error) => {
       lastError = err;
       this.logger.debug({ err }, `redis ${what} error`);
     };
     if (this.links.ownsCommands) this.listen(this.cmd, 'error', onError('connection'));
-    this.listen(this.sub, 'error', onError('subscriber connection'));
     try {
-      await Promise.all([ready(this.cmd), ready(this.sub)]);
+      await ready(this.cmd);
+      this.sub ??= this.links.subscriberFor!(keySlot(this.keys.zxid));
+      this.listen(this.sub, 'close', () => {
+        this.subReady = false;
+        this.updateLink();
+      });
+      this.listen(this.sub, 'ready', () => void this.resubscribe());
+      this.listen(this.sub, 'message', (_channel: string, msg: string) => this.onMessage(msg));
+      this.listen(this.sub, 'error', onError('subscriber connection'));
+      await ready(this.sub);
     } catch (err) {
       await this.close();
       const cause = lastError ?? (err as Error);
@@ -119,7 +122,7 @@ export class RedisBackend implements Backend {
     if (this.refresher) clearInterval(this.refresher);
     for (const d of this.detachers) d();
     this.linkUp = false;
-    this.sub.disconnect();
+    this.sub?.disconnect();
     // A connection the user passed in is theirs to close.
     if (this.links.ownsCommands) this.cmd.disconnect();
   }

@@ -7,7 +7,19 @@ import { BadArgumentsError } from '../errors.js';
  */
 export interface RedisLinks {
   commands: Redis | Cluster;
-  subscriber: Redis | Cluster;
+  /**
+   * The events connection; null on Cluster, where {@link subscriberFor} builds it once
+   * `commands` knows the slot map.
+   */
+  subscriber: Redis | null;
+  /**
+   * Cluster only: a plain connection to the master serving `slot`. Events must come from
+   * the very node that runs the namespace's scripts: it delivers a script's PUBLISH to its
+   * own subscribers before the script returns, so a PING there orders events before reads
+   * (the cluster bus relays to other nodes later). It follows the slot to a new master on
+   * reconnect.
+   */
+  subscriberFor?: (slot: number) => Redis;
   /** False when the user passed `commands` in: corral must never close it. */
   ownsCommands: boolean;
   /** True for Redis Cluster. */
@@ -49,7 +61,7 @@ export function openLinks(target: { redis: unknown; sentinels?: unknown }): Redi
     return { commands: r, subscriber: r.duplicate(SUBSCRIBER), ownsCommands: false, cluster: false };
   }
   if (r instanceof Cluster) {
-    return { commands: r, subscriber: r.duplicate(undefined, { redisOptions: { ...r.options.redisOptions, ...SUBSCRIBER }, ...clusterOwn() }), ownsCommands: false, cluster: true };
+    return { commands: r, subscriber: null, subscriberFor: slotSubscriber(r, r.options.redisOptions), ownsCommands: false, cluster: true };
   }
   if (typeof r === 'string') {
     if (!/^rediss?:\/\//.test(r)) throw new BadArgumentsError(`Expected a redis:// or rediss:// URL, got ${JSON.stringify(r)}`);
@@ -62,10 +74,8 @@ export function openLinks(target: { redis: unknown; sentinels?: unknown }): Redi
         throw new BadArgumentsError('Expected `redis.cluster` to be a non-empty array of cluster nodes ({ host, port } or "host:port")');
       }
       const base = rest as ClusterOptions;
-      const make = (extra: RedisOptions) => new Cluster(cluster as ClusterNode[], {
-        ...base, ...clusterOwn(), redisOptions: { ...base.redisOptions, ...extra },
-      });
-      return { commands: make(OWN), subscriber: make(SUBSCRIBER), ownsCommands: true, cluster: true };
+      const commands = new Cluster(cluster as ClusterNode[], clusterOptions(base));
+      return { commands, subscriber: null, subscriberFor: slotSubscriber(commands, base.redisOptions), ownsCommands: true, cluster: true };
     }
     const options = { ...(rest as RedisOptions) };
     if (target.sentinels !== undefined) options.sentinels = target.sentinels as RedisOptions['sentinels'];
@@ -77,11 +87,37 @@ export function openLinks(target: { redis: unknown; sentinels?: unknown }): Redi
   throw new BadArgumentsError('Expected `redis` to be a URL, ioredis options, { cluster: [...] } or an ioredis Redis/Cluster instance');
 }
 
-function clusterOwn(): ClusterOptions {
+function slotSubscriber(cluster: Cluster, redisOptions: RedisOptions | undefined): (slot: number) => Redis {
+  return (slot) => {
+    const owner = (): { host: string; port: number } | null => {
+      const key = cluster.slots[slot]?.[0];
+      if (!key) return null;
+      const i = key.lastIndexOf(':');
+      return { host: key.slice(0, i), port: Number(key.slice(i + 1)) };
+    };
+    const first = owner();
+    if (!first) throw new Error(`no Redis Cluster node serves slot ${slot} yet`);
+    const sub: Redis = new Redis({
+      ...redisOptions, ...SUBSCRIBER, ...first,
+      retryStrategy: (attempt: number) => {
+        // ioredis reads host/port from these options on every connect: point it at the slot's master now.
+        const now = owner();
+        if (now) Object.assign(sub.options, now);
+        return Math.min(25 * attempt, 250);
+      },
+    });
+    return sub;
+  };
+}
+
+/** The user's Cluster options with what corral needs of its own connections (see OWN). */
+function clusterOptions(base: ClusterOptions): ClusterOptions {
   return {
+    ...base,
     enableOfflineQueue: false,
     enableAutoPipelining: true,
     lazyConnect: true,
     clusterRetryStrategy: (attempt: number) => Math.min(50 * attempt, 500),
+    redisOptions: { ...base.redisOptions, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, connectTimeout: 5_000 },
   };
 }

@@ -8,7 +8,7 @@ import { RedisBackend } from './backend.js';
 import { openLinks } from './connection.js';
 
 export { RedisBackend } from './backend.js';
-export { namespaceKeys, type NamespaceKeys } from './keys.js';
+export { keySlot, namespaceKeys, type NamespaceKeys } from './keys.js';
 
 /**
  * Builds the Redis backend for `connect()`; see {@link openLinks} for what `target.redis`

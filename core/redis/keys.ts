@@ -63,3 +63,29 @@ export function namespaceKeys(namespace: string): NamespaceKeys {
     recursiveChannel: (path) => k(`r:${path}`),
   };
 }
+
+/**
+ * The Redis Cluster slot of a key (CRC16/XMODEM of its hash tag, mod 16384), as Redis
+ * computes it. Every key of a namespace gives the same slot.
+ *
+ * @example keySlot(namespaceKeys('app').zxid) === keySlot(namespaceKeys('app').node('/x'))
+ */
+export function keySlot(key: string): number {
+  const bytes = Buffer.from(key, 'utf8');
+  let start = 0;
+  let end = bytes.length;
+  const open = bytes.indexOf(0x7b); // {
+  if (open !== -1) {
+    const close = bytes.indexOf(0x7d, open + 1); // }
+    if (close > open + 1) {
+      start = open + 1;
+      end = close;
+    }
+  }
+  let crc = 0;
+  for (let i = start; i < end; i++) {
+    crc ^= bytes[i] << 8;
+    for (let b = 0; b < 8; b++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
+}
