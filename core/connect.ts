@@ -41,6 +41,10 @@ export async function connect(target: ConnectTarget = { backend: 'memory' }, opt
   if (typeof namespace !== 'string' || !NAMESPACE.test(namespace)) {
     throw new BadArgumentsError(`Expected \`namespace\` to be 1-100 characters of A-Z a-z 0-9 _ . : -, got ${JSON.stringify(namespace)}`);
   }
+  if (o.logger !== undefined && !isLogger(o.logger)) {
+    // Caught here: a logger without these methods would only fail later, inside a timer.
+    throw new BadArgumentsError('Expected `logger` to have debug, info, warn and error methods (a pino logger, or console)');
+  }
   const settings = {
     namespace,
     sessionTimeoutMs: o.sessionTimeoutMs === undefined ? 10_000 : checkPositiveInt(o.sessionTimeoutMs, 'sessionTimeoutMs', 100),
@@ -70,4 +74,10 @@ async function backendFor(t: Record<string, unknown>, namespace: string, logger:
   }
   if (typeof b === 'object' && b !== null && typeof (b as Backend).createSession === 'function') return b as Backend;
   throw new BadArgumentsError(`Unknown backend ${JSON.stringify(b)}; use { backend: 'memory' } or { redis: 'redis://host:6379' }`);
+}
+
+function isLogger(l: unknown): l is Logger {
+  if (typeof l !== 'object' || l === null) return false;
+  const r = l as Record<string, unknown>;
+  return typeof r.debug === 'function' && typeof r.info === 'function' && typeof r.warn === 'function' && typeof r.error === 'function';
 }

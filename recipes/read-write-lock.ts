@@ -39,10 +39,13 @@ export class ReadWriteLock {
   }
 
   async withRead<T>(fn: (lease: Lease) => Promise<T> | T, options?: WaitOptions): Promise<T> {
+    // Checked before acquiring, as Mutex.withLock does: no lock taken for a call that cannot run.
+    if (typeof fn !== 'function') throw new TypeError('Expected `fn` to be a function');
     return using(await this.acquireRead(options), fn);
   }
 
   async withWrite<T>(fn: (lease: Lease) => Promise<T> | T, options?: WaitOptions): Promise<T> {
+    if (typeof fn !== 'function') throw new TypeError('Expected `fn` to be a function');
     return using(await this.acquireWrite(options), fn);
   }
 

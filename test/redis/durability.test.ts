@@ -2,11 +2,11 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type Client, type StoreRolledBackError, type WatchEvent } from '../../core/index.js';
+import { connect, type Client, type Logger, type StoreRolledBackError, type WatchEvent } from '../../core/index.js';
 import { startRedis, type RedisServer } from '../faults/index.js';
 
 /** Redis restarts on a private redis-server: AOF keeps the tree, an older state is reported loudly. */
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -19,7 +19,7 @@ async function server(options: Parameters<typeof startRedis>[0]): Promise<RedisS
   return r;
 }
 
-async function client(url: string, namespace: string, sessionTimeoutMs: number, logger = quiet): Promise<Client> {
+async function client(url: string, namespace: string, sessionTimeoutMs: number, logger: Logger = quiet): Promise<Client> {
   const zk = await connect({ redis: url }, { namespace, sessionTimeoutMs, logger });
   cleanups.push(() => zk.close());
   return zk;
@@ -58,7 +58,7 @@ describe('Redis restarts', () => {
     const redis = await server({ aof: false });
     const ns = `ns-${randomUUID()}`;
     const errors: unknown[] = [];
-    const logger = { ...quiet, error: (o: unknown) => errors.push(o) };
+    const logger: Logger = { ...quiet, error: (o: unknown) => void errors.push(o) };
     const zk = await client(redis.url, ns, 8000, logger);
     await zk.create('/kept', 'a');
     // A snapshot of the store as it is now…
