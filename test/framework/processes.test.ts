@@ -131,27 +131,34 @@ describe('framework fault tolerance with real processes on Redis', () => {
   it('1,000 tasks with a random SIGKILL every few hundred ms: every task done, once', async () => {
     const { ns, zk, tasks } = await setup();
     const all: TsProcess[] = [];
-    const masters = await Promise.all([spawnMaster(ns, 'm0'), spawnMaster(ns, 'm1')]);
-    // Short tasks (25 ms, 12 slots) so the run lasts a few seconds and the kills land mid-run.
-    const workers = await Promise.all([0, 1, 2].map((i) => spawnWorker(ns, 4, 25, `w${i}`)));
-    all.push(...masters, ...workers);
+    const masters: Array<TsProcess | null> = await Promise.all([spawnMaster(ns, 'm0'), spawnMaster(ns, 'm1')]);
+    // Short tasks (40 ms, 12 slots: over 3 s of work) so the kills land mid-run.
+    const workers: Array<TsProcess | null> = await Promise.all([0, 1, 2].map((i) => spawnWorker(ns, 4, 40, `w${i}`)));
+    all.push(...(masters as TsProcess[]), ...(workers as TsProcess[]));
     const ids = await tasks.submitMany(Array.from({ length: 1000 }, (_, n) => ({ payload: n })));
     let kills = 0;
     let stop = false;
+    const spawning: Array<Promise<void>> = [];
     const chaos = (async () => {
       let n = 0;
       while (!stop) {
         await new Promise((r) => setTimeout(r, 300 + Math.random() * 200));
         if (stop) break;
-        // Alternate: a worker, a worker, then a master; each is replaced by a fresh process.
+        // Alternate: a worker, a worker, then a master; each is replaced by a fresh process,
+        // started in the background so that a slow start does not space out the kills.
         const kind = n++ % 3 === 2 ? 'master' : 'worker';
-        const pool = kind === 'master' ? masters : workers;
-        const i = Math.floor(Math.random() * pool.length);
-        await pool[i].kill('SIGKILL');
+        const pool: Array<TsProcess | null> = kind === 'master' ? masters : workers;
+        const live = pool.flatMap((p, i) => (p ? [i] : []));
+        if (live.length === 0) continue;
+        const i = live[Math.floor(Math.random() * live.length)];
+        await pool[i]!.kill('SIGKILL');
+        pool[i] = null;
         kills++;
-        const fresh = kind === 'master' ? await spawnMaster(ns, `m${n}`) : await spawnWorker(ns, 4, 25, `w${n}`);
-        pool[i] = fresh;
-        all.push(fresh);
+        const name = `${kind[0]}${n}`;
+        spawning.push((kind === 'master' ? spawnMaster(ns, name) : spawnWorker(ns, 4, 40, name)).then((fresh) => {
+          pool[i] = fresh;
+          all.push(fresh);
+        }));
       }
     })();
     let done: StatusRecord[];
@@ -160,6 +167,7 @@ describe('framework fault tolerance with real processes on Redis', () => {
     } finally {
       stop = true;
       await chaos;
+      await Promise.all(spawning);
     }
     console.log(`chaos: ${kills} SIGKILLs during the run of ${ids.length} tasks`);
     expect(kills).toBeGreaterThanOrEqual(4);
