@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { track } from '../../test/faults/cleanup.js';
 
 /**
  * A TypeScript child process (run with tsx) that reports by printing lines such as
  * `READY` and `ELECTED <epoch ms>`. `line(prefix)` waits for the next such line.
+ * A child still running when the bench exits (even on a crash or Ctrl-C) is SIGKILLed.
  */
 export class ChildScript {
   readonly proc: ChildProcess;
@@ -21,7 +23,15 @@ export class ChildScript {
     });
     createInterface({ input: this.proc.stdout! }).on('line', (l) => this.onLine(l));
     this.proc.stderr!.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString()).slice(-2000)));
+    const untrack = track(() => {
+      try {
+        this.proc.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    });
     this.proc.once('exit', () => {
+      untrack();
       this.exited = true;
       for (const w of this.waiters.splice(0)) w.reject(new Error(`${script} exited before "${w.prefix}": ${this.stderr}`));
     });
