@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { commands } from './commands/index.js';
 import { Context, type GlobalOptions, type RunOptions } from './context.js';
@@ -21,6 +24,12 @@ Exit codes: 0 done · 1 failed (no such znode, bad version, a task failed…) ·
  */
 export async function runCli(args: string[], io: Io, run: RunOptions = {}): Promise<number> {
   let code: number = EXIT.ok;
+  // Only `corral --version` alone prints the version: yargs' own global --version would
+  // swallow `corral rm /x --version 3` (print the version, exit 0, delete nothing).
+  if (args.length === 1 && args[0] === '--version') {
+    io.out(`${packageVersion()}\n`);
+    return EXIT.ok;
+  }
   let verbose = args.includes('--verbose');
   const parser = buildParser(args, io, run, (c) => (code = c), (v) => (verbose = v));
   try {
@@ -71,6 +80,7 @@ function buildParser(args: string[], io: Io, run: RunOptions, setCode: (c: numbe
   return y
     .demandCommand(1, 'name a command (run corral --help for the list)')
     .strict()
+    .version(false)
     .help()
     .alias('h', 'help')
     .epilogue(EPILOGUE)
@@ -89,4 +99,16 @@ function buildParser(args: string[], io: Io, run: RunOptions, setCode: (c: numbe
       }
       throw new UsageError(`${msg ?? 'bad usage'}${named ? ` (see corral ${named} --help)` : ''}`);
     });
+}
+
+/** corral's version, from the package.json above this file (source checkout or dist/). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'corral' && pkg.version) return pkg.version;
+  }
+  return 'unknown';
 }

@@ -121,6 +121,17 @@ describe('tree commands (ls, tree, get, stat, set, create, rm, watch)', () => {
     expect((await run(['rm', '-r', '/x', '-v', '1'])).code).toBe(2);
   });
 
+  it('--version after a command is the expected version (as -v), not the program version', async () => {
+    await zk.create('/v', 'x');
+    expect(await run(['rm', '/v', '--version', '1'])).toMatchObject({ code: 1, stderr: 'corral: Bad version: /v\n' });
+    expect(await run(['set', '/v', 'y', '--version', '1'])).toMatchObject({ code: 1, stderr: 'corral: Bad version: /v\n' });
+    expect((await zk.getData('/v')).data.toString()).toBe('x');
+    expect((await run(['rm', '/v', '--version', '0'])).code).toBe(0);
+    expect(await zk.exists('/v')).toBeNull();
+    const version = await cliInProcess(['--version'], { target });
+    expect(version).toMatchObject({ code: 0, stdout: `${(await import('../../package.json', { with: { type: 'json' } })).default.version}\n` });
+  });
+
   it('tree draws the hierarchy with ├── and └──, marks ephemerals, and cuts at --depth', async () => {
     await zk.create('/app', 'root data');
     await zk.create('/app/config', '{"a":1}');

@@ -11,7 +11,7 @@ export const rm = defineCommand({
     y
       .positional('paths', { type: 'string', array: true, demandOption: true })
       .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'Delete the whole subtree' })
-      .option('expected-version', { alias: 'v', type: 'number', describe: 'Only if the znode is at this version (else exit 1)' })
+      .option('expected-version', { alias: ['v', 'version'], type: 'number', describe: 'Only if the znode is at this version (else exit 1)' })
       .example('corral rm -r /status', '')
       .example('corral rm /config/old -v 2', ''),
   async run(ctx, a) {

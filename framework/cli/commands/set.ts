@@ -13,7 +13,7 @@ export const set = defineCommand({
       .positional('path', { type: 'string', demandOption: true })
       .positional('data', { type: 'string', describe: 'New data; - for stdin' })
       .option('file', { alias: 'f', type: 'string', describe: 'Read the data from this file' })
-      .option('expected-version', { alias: 'v', type: 'number', describe: 'Only if the znode is at this version (else exit 1)' })
+      .option('expected-version', { alias: ['v', 'version'], type: 'number', describe: 'Only if the znode is at this version (else exit 1)' })
       .option('stat', { alias: 's', type: 'boolean', default: false, describe: 'Print the new Stat' })
       .example('corral set /config/limit 42 -v 3', 'compare-and-set: fails unless /config/limit is at version 3'),
   async run(ctx, a) {
