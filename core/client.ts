@@ -59,6 +59,8 @@ export class Client extends EventEmitter<ClientEvents> {
   private issued = 0;
   private tail: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
+  /** While suspended: fires when the session must have expired on the backend too. */
+  private expiryTimer: NodeJS.Timeout | null = null;
   private lastContact = 0;
   /** Highest zxid seen in any reply: the store must never be behind it. */
   private seenZxid = 0;
@@ -89,10 +91,11 @@ export class Client extends EventEmitter<ClientEvents> {
   /** @internal Called by connect(): opens the backend and starts the session. */
   async start(): Promise<void> {
     await this.backend.open();
+    const sent = performance.now();
     const { sessionId, zxid } = await this.backend.createSession(this.settings.sessionTimeoutMs);
     this.sessionId = sessionId;
     this.seenZxid = this.safeZxid = zxid;
-    this.lastContact = performance.now();
+    this.lastContact = sent;
     this.setState('connected');
     this.scheduleBeat();
   }
@@ -494,8 +497,11 @@ export class Client extends EventEmitter<ClientEvents> {
     try {
       // A silent link (partition, frozen server) never answers: without a deadline the
       // beat would wait forever and the session would never be seen as suspended/expired.
+      // The backend moved the deadline when it ran the beat, at or after this moment: counting
+      // from here, the client never believes in a session the backend has already expired.
+      const sent = performance.now();
       const { zxid } = await withDeadline(this.backend.touchSession(this.sessionId, this.seenZxid), Math.max(Math.floor(this.settings.sessionTimeoutMs / 3), 20));
-      this.lastContact = performance.now();
+      this.lastContact = sent;
       if (zxid < this.seenZxid) this.reportRollback(zxid);
       this.saw(zxid);
       if (this.currentState === 'suspended') await this.recover();
@@ -520,6 +526,27 @@ export class Client extends EventEmitter<ClientEvents> {
     if (this.currentState !== 'connected' && this.currentState !== 'reconnected') return;
     this.setState('suspended');
     this.scheduleBeat();
+    this.armExpiry();
+  }
+
+  /**
+   * Expires the session locally once the timeout has passed since the last heartbeat the
+   * backend answered, as Curator reports LOST: waiting for a beat to fail would add up to
+   * a third of the timeout, during which a lock holder would still believe in its lease
+   * although the backend may have handed it on.
+   */
+  private armExpiry(): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (this.currentState !== 'suspended') return;
+    const left = this.lastContact + this.settings.sessionTimeoutMs - performance.now();
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = null;
+      if (this.currentState !== 'suspended') return;
+      if (performance.now() - this.lastContact >= this.settings.sessionTimeoutMs) this.expire();
+      else this.armExpiry(); // a beat got through meanwhile and recovery is under way
+    }, Math.max(left, 0));
+    this.expiryTimer.unref();
   }
 
   private onLinkUp(): void {
@@ -613,6 +640,7 @@ export class Client extends EventEmitter<ClientEvents> {
   private expire(): void {
     if (this.currentState === 'expired' || this.currentState === 'closed') return;
     if (this.timer) clearTimeout(this.timer);
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.setState('expired');
     this.endWatches(new SessionExpiredError());
     // Best effort: if the backend can still be reached, make sure its ephemerals go now.
@@ -628,6 +656,7 @@ export class Client extends EventEmitter<ClientEvents> {
 
   private async shutdown(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
     await this.tail.catch(noop);
     const steps: Array<() => Promise<void>> = [];
     if (this.currentState !== 'expired' && this.sessionId) steps.push(() => this.backend.closeSession(this.sessionId));
