@@ -7,11 +7,11 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const example = 'examples/quickstart.ts';
 
-/** The first ```ts block of docs/readme/core.md: the README's first client example. */
+/** The first ```ts block of README.md: the first client example. */
 async function readmeExample(): Promise<string> {
-  const md = await readFile(`${root}docs/readme/core.md`, 'utf8');
+  const md = await readFile(`${root}README.md`, 'utf8');
   const m = /```ts\n([\s\S]*?)```/.exec(md);
-  if (!m) throw new Error('no ```ts block in docs/readme/core.md');
+  if (!m) throw new Error('no ```ts block in README.md');
   return m[1];
 }
 
