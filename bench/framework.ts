@@ -91,6 +91,8 @@ export interface ThroughputRound {
 export interface ThroughputResult {
   subject: string;
   placement: Placement;
+  /** Tasks per timed round. */
+  tasks: number;
   rounds: ThroughputRound[];
   /** Median over the rounds. */
   tasksPerSec: number;
@@ -248,7 +250,7 @@ export async function runFrameworkThroughput(options: { placement?: Placement } 
     }
   }
   const results: ThroughputResult[] = peers.map((p) => ({
-    subject: p.name, placement, rounds: rounds.get(p.name)!, tasksPerSec: median(rounds.get(p.name)!.map((r) => r.tasksPerSec)),
+    subject: p.name, placement, tasks: TASKS, rounds: rounds.get(p.name)!, tasksPerSec: median(rounds.get(p.name)!.map((r) => r.tasksPerSec)),
   }));
   const corral = results.find((r) => r.subject === 'corral');
   const bull = results.find((r) => r.subject === 'bullmq');

@@ -14,10 +14,10 @@ export function fmtRatio(n: number): string {
   return Number.isFinite(n) ? `${n.toFixed(2)}×` : 'n/a';
 }
 
-/** Prints rows as an aligned table with a header. */
-export function table(header: string[], rows: string[][]): string {
+/** Prints rows as an aligned table with a header: the first `left` columns (default 1) flush left, the rest (figures) flush right. */
+export function table(header: string[], rows: string[][], left = 1): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (i < left ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
