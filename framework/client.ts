@@ -402,31 +402,34 @@ export class TaskClient {
   }
 
   /**
-   * Idempotent submit: the task and its key znode are created in one multi, so a key
-   * exists only if its task was stored; the key then gets the task's id.
+   * Idempotent submit: the task and its key znode (holding the task's id) are created in
+   * one multi, so a key exists only with its id and its task. The id must be known before
+   * that multi, so the task is created under the name a sequential create would give it
+   * now (the parent's cversion); if another create took that name first, the multi fails
+   * as a whole and we try again with the new cversion. A multi whose reply was lost either
+   * happened (the key answers the resubmit) or did not: never a key without its id.
    */
   private async submitKeyed(record: Buffer, key: string): Promise<string> {
     const path = keyPath(key);
     for (let round = 0; ; round++) {
       const existing = await this.readKey(path);
       if (existing) return existing;
-      if (existing === null) {
-        try {
-          const [r] = await this.zk.multi([op.create(`${TASKS}/${TASK_PREFIX}`, record, { mode: 'persistent_sequential' }), op.create(path)]);
-          const id = leaf(r.path);
-          await this.zk.setData(path, id, 0);
-          return id;
-        } catch (err) {
-          if (!(err instanceof NodeExistsError)) throw err;
-        }
+      const parent = await this.zk.exists(TASKS);
+      if (!parent) throw new NoNodeError(TASKS);
+      const id = `${TASK_PREFIX}${String(parent.cversion).padStart(10, '0')}`;
+      try {
+        await this.zk.multi([op.create(taskPath(id), record), op.create(path, id)]);
+        return id;
+      } catch (err) {
+        // The key (another submit won: read it) or the name (another create: new cversion).
+        if (!(err instanceof NodeExistsError)) throw err;
       }
-      // The key exists but its id is not written yet (another submit is between its two writes).
-      if (round > 50) throw new TimeoutError(`idempotencyKey ${key}: the first submit stored the key but not its task id`);
-      await new Promise((r) => setTimeout(r, 20));
+      if (round >= 100) throw new TimeoutError(`idempotencyKey ${key}: could not store the task (100 tries, /tasks too busy)`);
+      await new Promise((r) => setTimeout(r, Math.min(round, 20)));
     }
   }
 
-  /** null: no key; '': key without id yet; else the task id. */
+  /** null: no key, else the task id. */
   private async readKey(path: string): Promise<string | null> {
     try {
       return (await this.zk.getData(path)).data.toString('utf8');

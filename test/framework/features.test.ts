@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BadArgumentsError, connect, type Client, type ConnectTarget } from '../../core/index.js';
+import { BadArgumentsError, connect, ConnectionLossError, type Client, type ConnectTarget } from '../../core/index.js';
 import {
   createMaster, createTaskClient, createWorker, NoSuchTaskError, TaskCancelledError, TaskFailedError,
   type Master, type TaskHandler, type Worker,
@@ -218,6 +218,45 @@ describe.each([
     expect(await tasks.submit({ x: 1 }, { idempotencyKey: 'order-17' })).toBe(a);
     await new Promise((r) => setTimeout(r, 100));
     expect(runs).toBe(1);
+  });
+
+  it('an idempotent submit whose reply was lost is answered by the key on resubmit: one task, same id', async () => {
+    const { ns, zk, tasks } = await setup();
+    // Apply the next multi, then fail as if its reply had been lost on the way back.
+    const backend = zk.backend as { multi: (...a: unknown[]) => Promise<unknown> };
+    const multi = backend.multi.bind(backend);
+    let lose = 0;
+    backend.multi = async (...a: unknown[]) => {
+      const r = await multi(...a);
+      if (lose-- > 0) throw new ConnectionLossError('reply lost (test)');
+      return r;
+    };
+    await tasks.submit({ warm: true }); // creates the folders
+    await expect(tasks.submit({ x: 1 }, { idempotencyKey: 'order-18' })).resolves.toMatch(/^task-\d{10}$/);
+    lose = 1;
+    const lostReply = await tasks.submit({ x: 2 }, { idempotencyKey: 'order-19' }).catch((e: unknown) => e);
+    expect(lostReply).toBeInstanceOf(ConnectionLossError);
+    await zk.whenConnected(5000);
+    const id = await tasks.submit({ x: 2 }, { idempotencyKey: 'order-19' });
+    expect(id).toMatch(/^task-\d{10}$/);
+    expect(await tasks.submit({ x: 3 }, { idempotencyKey: 'order-19' })).toBe(id);
+    const stored = (await zk.getChildren('/tasks')).children;
+    expect(stored).toHaveLength(3);
+    expect(stored).toContain(id);
+    master(ns);
+    const seen: unknown[] = [];
+    worker(ns, async (p) => void seen.push(p));
+    await tasks.wait(id, { timeoutMs: 10_000 });
+    expect(seen).toContainEqual({ x: 2 });
+    expect(seen).not.toContainEqual({ x: 3 });
+  });
+
+  it('concurrent submits with one idempotency key store one task', async () => {
+    const { tasks, zk } = await setup();
+    await tasks.submit({ warm: true });
+    const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => tasks.submit({ i }, { idempotencyKey: 'same' })));
+    expect(new Set(ids).size).toBe(1);
+    expect((await zk.getChildren('/tasks')).children).toHaveLength(2);
   });
 
   it('removes finished records after their retention age', async () => {
