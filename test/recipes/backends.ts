@@ -1,23 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { connect, ConnectionLossError, MemoryBackend, memoryStore, type Backend, type Client, type ConnectOptions } from '../../core/index.js';
+import { RedisBackend } from '../../core/redis/index.js';
+import { startProxy, type Proxy } from '../faults/index.js';
+import { selectedBackends } from '../reliability/targets.js';
 
 export type BackendKind = 'memory' | 'redis';
 export const REDIS_URL = process.env.CORRAL_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** Backends to run each recipe test on: memory always, Redis once core/redis is built. */
-async function available(): Promise<BackendKind[]> {
-  const out: BackendKind[] = ['memory'];
+/** Fails the test file loudly (rather than skipping its Redis half) when Redis does not answer. */
+async function requireRedis(): Promise<void> {
+  let zk: Client;
   try {
-    const zk = await connect({ redis: REDIS_URL }, { namespace: `probe-${randomUUID()}`, sessionTimeoutMs: 1000 });
-    await zk.close();
-    out.push('redis');
-  } catch {
-    // core/redis is still a placeholder (or Redis is down): memory only.
+    zk = await connect({ redis: REDIS_URL }, { namespace: `probe-${randomUUID()}`, sessionTimeoutMs: 1000 });
+  } catch (err) {
+    throw new Error(
+      `The recipe tests run on Redis too, and no Redis answered at ${REDIS_URL} (${(err as Error).message}). ` +
+      'Start one (CI does: .ci/run), point CORRAL_REDIS_URL at one, or set CORRAL_BACKENDS=memory to run the memory half only.',
+      { cause: err },
+    );
   }
-  return out;
+  await zk.close();
 }
 
-export const BACKENDS: BackendKind[] = await available();
+export const BACKENDS: BackendKind[] = selectedBackends();
+if (BACKENDS.includes('redis')) await requireRedis();
 
 export function newNamespace(): string {
   return `ns-${randomUUID()}`;
@@ -54,33 +60,90 @@ export async function countingClient(kind: BackendKind, namespace: string, optio
 }
 
 /**
- * A client whose next create is applied by the backend but whose reply is lost (the
- * client gets ConnectionLossError, as when the link drops mid-call).
+ * A client whose next create (or multi) is applied by the backend but whose reply is lost:
+ * the client gets ConnectionLossError, as when the link drops mid-call, and is suspended
+ * until its next heartbeat gets through. `creates()` / `multis()` count the calls the
+ * backend applied (on Redis a create is itself a multi, so it counts in both).
  */
-export async function lossyClient(kind: BackendKind, namespace: string, options: ConnectOptions = {}): Promise<{ zk: Client; loseNextCreateReply: () => void; creates: () => number }> {
-  let lose = false;
-  let n = 0;
+export async function lossyClient(kind: BackendKind, namespace: string, options: ConnectOptions = {}): Promise<{
+  zk: Client; loseNextCreateReply: () => void; loseNextMultiReply: () => void; creates: () => number; multis: () => number;
+}> {
+  const lose = { create: false, multi: false };
+  const applied = { create: 0, multi: 0 };
   const backend = await rawBackend(kind, namespace);
-  const create = backend.create.bind(backend);
-  backend.create = async (...args) => {
-    const r = await create(...args);
-    n++;
-    if (lose) {
-      lose = false;
+  const lossy = <A extends unknown[], R>(op: 'create' | 'multi', call: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    const r = await call(...args);
+    applied[op]++;
+    if (lose[op]) {
+      lose[op] = false;
       throw new ConnectionLossError('reply lost (test)');
     }
     return r;
   };
+  backend.create = lossy('create', backend.create.bind(backend));
+  backend.multi = lossy('multi', backend.multi.bind(backend));
   const zk = await connect({ backend }, { sessionTimeoutMs: 1000, ...options, namespace });
-  return { zk, loseNextCreateReply: () => { lose = true; }, creates: () => n };
+  return {
+    zk,
+    loseNextCreateReply: () => { lose.create = true; },
+    loseNextMultiReply: () => { lose.multi = true; },
+    creates: () => applied.create,
+    multis: () => applied.multi,
+  };
 }
 
-/** Cuts / heals a memory client's link (a simulated partition). */
-export function cut(zk: Client): void {
-  (zk.backend as MemoryBackend).cut();
+/** Proxies in front of Redis, per client made by {@link faultyClient}. */
+const links = new Map<Client, Proxy>();
+
+/**
+ * A client whose link {@link cut} and {@link heal} can break for real: on memory the
+ * backend's simulated partition, on Redis a TCP proxy of its own between the client and
+ * Redis (test/faults/proxy.ts), so a cut hits its command and pub/sub links alike.
+ */
+export async function faultyClient(kind: BackendKind, namespace: string, options: ConnectOptions = {}): Promise<Client> {
+  if (kind === 'memory') return client(kind, namespace, options);
+  const target = new URL(REDIS_URL);
+  const proxy = await startProxy({ targetHost: target.hostname, targetPort: Number(target.port || 6379) });
+  const via = new URL(REDIS_URL);
+  via.hostname = '127.0.0.1';
+  via.port = String(proxy.port);
+  let zk: Client;
+  try {
+    zk = await connect({ redis: via.toString() }, { sessionTimeoutMs: 1000, ...options, namespace });
+  } catch (err) {
+    await proxy.close();
+    throw err;
+  }
+  links.set(zk, proxy);
+  zk.on('state', (s) => {
+    if (s !== 'closed') return;
+    links.delete(zk);
+    void proxy.close();
+  });
+  return zk;
 }
-export function heal(zk: Client): void {
-  (zk.backend as MemoryBackend).heal();
+
+/** Cuts a client's link (a partition): ops fail with ConnectionLossError, the session is suspended. */
+export function cut(zk: Client): void {
+  const proxy = links.get(zk);
+  if (proxy) proxy.cut();
+  else if (zk.backend instanceof MemoryBackend) zk.backend.cut();
+  else throw new Error('cut() needs a memory client or a Redis client from faultyClient()');
+}
+
+/** Ends a {@link cut}; resolves once the client's link is up again (its session may have expired meanwhile). */
+export async function heal(zk: Client): Promise<void> {
+  const proxy = links.get(zk);
+  if (!proxy) {
+    if (!(zk.backend instanceof MemoryBackend)) throw new Error('heal() needs a memory client or a Redis client from faultyClient()');
+    zk.backend.heal();
+    return;
+  }
+  proxy.heal();
+  // ioredis reconnects by itself, within its retry delay (≤ 250 ms).
+  const be = zk.backend;
+  const deadline = Date.now() + 5000;
+  while (be instanceof RedisBackend && !be.isConnected && zk.state !== 'closed' && Date.now() < deadline) await sleep(10);
 }
 
 export function sleep(ms: number): Promise<void> {

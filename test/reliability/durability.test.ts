@@ -5,10 +5,10 @@ import {
   checkLinearizable, registerModel, startProxy, startRedis, startSentinel, waitForReplication,
   type Proxy, type RedisServer, type Sentinel,
 } from '../faults/index.js';
-import { keepingLogger, redisBackendAvailable, redisTarget, type Target } from './targets.js';
+import { keepingLogger, redisSelected, redisTarget, type Target } from './targets.js';
 import { figureLine, registerWorkload } from './workloads.js';
 
-const withRedis = await redisBackendAvailable();
+const withRedis = redisSelected();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const stops: Array<() => Promise<void>> = [];

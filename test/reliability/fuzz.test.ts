@@ -10,10 +10,10 @@ import { createMaster, createTaskClient, createWorker } from '../../framework/in
 import { runCli } from '../../framework/cli/cli.js';
 import { checkTreeInvariants } from '../conformance/invariants.js';
 import { anything, booby, createOptions, data, path, readOptions, seeded, version, type Rng } from './hostile-values.js';
-import { keepingLogger, memoryTarget, redisBackendAvailable, redisTarget, type Target } from './targets.js';
+import { keepingLogger, memoryTarget, redisSelected, redisTarget, type Target } from './targets.js';
 import { figureLine } from './workloads.js';
 
-const withRedis = await redisBackendAvailable();
+const withRedis = redisSelected();
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CorralError, type Client } from '../../core/index.js';
 import { Mutex } from '../../recipes/index.js';
 import { checkLinearizable, History, ticketModel } from '../faults/index.js';
-import { memoryTarget, redisBackendAvailable, redisTarget, type Target } from './targets.js';
+import { memoryTarget, redisSelected, redisTarget, type Target } from './targets.js';
 import { figureLine, runClients } from './workloads.js';
 
 const targets: Target[] = [];
@@ -10,7 +10,7 @@ afterEach(async () => {
   while (targets.length) await targets.pop()!.close().catch(() => undefined);
 });
 
-const withRedis = await redisBackendAvailable();
+const withRedis = redisSelected();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const backends: Array<['memory' | 'redis', () => Promise<Target>]> = [
   ['memory', async () => memoryTarget()],

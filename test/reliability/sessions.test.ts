@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionLossError, SessionExpiredError, type SessionState, type WatchEvent } from '../../core/index.js';
-import { memoryTarget, redisBackendAvailable, redisTarget, type FaultyClient, type Target } from './targets.js';
+import { memoryTarget, redisSelected, redisTarget, type FaultyClient, type Target } from './targets.js';
 import { figureLine } from './workloads.js';
 
 const targets: Target[] = [];
@@ -8,7 +8,7 @@ afterEach(async () => {
   while (targets.length) await targets.pop()!.close().catch(() => undefined);
 });
 
-const withRedis = await redisBackendAvailable();
+const withRedis = redisSelected();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const TIMEOUT = 900;
 

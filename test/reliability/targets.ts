@@ -131,15 +131,20 @@ export async function redisTarget(server?: RedisServer): Promise<Target & { redi
 }
 
 /**
- * Whether the Redis backend is built yet (it lands during this project's session). Tests
- * that need it run only when it is; the report says which ran.
+ * The backends a test file runs on: memory and Redis, unless `CORRAL_BACKENDS`
+ * (comma-separated, as for the conformance suite in test/conformance/harnesses) names a
+ * subset. Nothing is dropped because a server does not answer: that is a failure.
  */
-export async function redisBackendAvailable(): Promise<boolean> {
-  try {
-    const zk = await connect({ redis: 'redis://127.0.0.1:6379' }, { namespace: `ns-${randomUUID()}`, logger: keepingLogger() });
-    await zk.close();
-    return true;
-  } catch {
-    return false;
-  }
+export function selectedBackends(): Array<'memory' | 'redis'> {
+  const only = process.env.CORRAL_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
+  return (['memory', 'redis'] as const).filter((k) => !only || only.includes(k));
+}
+
+/**
+ * Whether this run includes the Redis backend: yes, unless `CORRAL_BACKENDS` leaves it
+ * out (as for every other test folder). A run that includes it and cannot start a
+ * private redis-server fails; it never skips the Redis half quietly.
+ */
+export function redisSelected(): boolean {
+  return selectedBackends().includes('redis');
 }
