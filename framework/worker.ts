@@ -236,7 +236,10 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
       if (this.jobs.size === 0 && this.pending.length === 0 && !this.flushing) resolve();
       else this.idleWaiters.push(resolve);
     });
-    await Promise.race([idle, sleep(this.drainTimeoutMs)]);
+    // The timer is cancelled once idle: a pending 30 s timer would keep the process alive.
+    const drained = new AbortController();
+    await Promise.race([idle, sleep(this.drainTimeoutMs, drained.signal)]);
+    drained.abort();
     await this.flushing;
   }
 
