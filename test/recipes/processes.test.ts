@@ -87,14 +87,20 @@ describe.runIf(BACKENDS.includes('redis'))('Lock and election across OS processe
       const b = await spawnTs(FIXTURE, [REDIS_URL, ns, 'lock', '/f', String(SESSION_MS), resource.url], { ready: 'READY' });
       procs.push(b);
       await until(async () => (await observer.getChildren('/f')).children.length === 2, 15_000, 'b queued');
+      // Freeze a in the middle of a round of work (after its signal check, before its
+      // write): right after it starts a new round, not on an old WORKING line.
+      await a.waitFor(/^WORKING/, 5000, a.lines.length);
       await a.kill('SIGSTOP'); // a GC pause / stalled VM: the holder still believes it holds the lock
       const lb = acquired(await b.waitFor(/^ACQUIRED/, 5000));
       expect(lb.token).toBeGreaterThan(la.token);
       await until(() => resource.accepted.includes(lb.token), 3000, 'b writes');
       await a.kill('SIGCONT');
+      // It finishes the round it was in: that write carries the stale token and is refused.
+      await a.waitFor(new RegExp(`^WRITE ${la.token} 409$`), 5000);
+      expect(resource.rejected).toContain(la.token);
       // It learns it lost the lock: its znode's deletion or its session's expiry, whichever reaches it first.
-      await a.waitFor(/^LOST (SessionExpiredError|LeaseLostError)/, 5000);
-      // Whatever a wrote after b took over was rejected; nothing of a's was accepted after b's first write.
+      await a.waitFor(/^LOST (SessionExpiredError|LeaseLostError)/, 5000, 0);
+      // Nothing of a's was accepted after b's first write.
       const firstB = resource.accepted.indexOf(lb.token);
       expect(resource.accepted.slice(firstB).every((t) => t === lb.token)).toBe(true);
       console.log(`[recipes] fencing: stale token ${la.token} < new ${lb.token}; resource rejected ${resource.rejected.length} stale write(s)`);
