@@ -151,7 +151,7 @@ export class TaskClient {
     const deadline = o.timeoutMs === undefined ? Infinity : performance.now() + o.timeoutMs;
     let assignment: string | null = null;
     let lastProgress: unknown = undefined;
-    for (;;) {
+    for (let round = 0; ; round++) {
       if (o.signal?.aborted) throw new AbortedError(`wait(${id}) aborted`);
       let wake!: () => void;
       const woken = new Promise<void>((resolve) => (wake = resolve));
@@ -161,6 +161,9 @@ export class TaskClient {
         if (s) return s;
         throw new NoSuchTaskError(id); // removed by its retention between the two reads
       }
+      // Never submitted, or its record already removed by its retention: nothing will come.
+      // (Checked once, after the watch is armed, so a task finishing meanwhile still wakes us.)
+      if (round === 0 && !(await this.known(id))) throw new NoSuchTaskError(id);
       if (o.onProgress) {
         // Follow the assignment's data: the worker writes progress there.
         assignment ??= (await this.findAssignment(id))?.path ?? null;
@@ -446,6 +449,21 @@ export class TaskClient {
       if (err instanceof NoNodeError) return null;
       throw err;
     }
+  }
+
+  /**
+   * Whether the task is anywhere in the tree (queued, assigned or finished), its record
+   * unread. Looking in the order a task moves (queued → assigned → finished) finds one
+   * that moves forward meanwhile; one sent back to the queue (a retry, a dead worker) can
+   * slip past a round, so look a few times.
+   */
+  private async known(id: string): Promise<boolean> {
+    for (let round = 0; round < 3; round++) {
+      if (await this.zk.exists(taskPath(id))) return true;
+      for (const w of await listAll(this.zk, ASSIGN)) if (await this.zk.exists(assignPath(w, id))) return true;
+      if (await this.zk.exists(statusPath(id))) return true;
+    }
+    return false;
   }
 
   private async findAssignment(id: string): Promise<{ path: string; info: TaskInfo } | null> {

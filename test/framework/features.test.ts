@@ -288,6 +288,9 @@ describe.each([
     await expect(tasks.submitMany([{ payload: 1 }, { payload: 2, options: { attempts: -1 } }])).rejects.toBeInstanceOf(BadArgumentsError);
     await expect(tasks.wait('nope')).rejects.toBeInstanceOf(BadArgumentsError);
     await expect(tasks.cancel('task-0000999999')).rejects.toBeInstanceOf(NoSuchTaskError);
+    // An id nobody submitted: wait/result say so at once instead of waiting for ever.
+    await expect(tasks.wait('task-0000999999')).rejects.toBeInstanceOf(NoSuchTaskError);
+    await expect(tasks.result('task-0000999999')).rejects.toBeInstanceOf(NoSuchTaskError);
     expect(await tasks.counts()).toEqual({ queued: 0, assigned: 0, finished: 0 });
     expect(() => createWorker({ handler: 'no' as never })).toThrow(BadArgumentsError);
     expect(() => createWorker({ handler: async () => 1, concurrency: 0 })).toThrow(BadArgumentsError);
