@@ -72,6 +72,8 @@ interface Deployment {
   finished(): Promise<number>;
   /** Tasks that did not succeed, counted once a round is over. */
   failed(): Promise<number>;
+  /** Where the tasks are and how the processes are, for the message of a stalled round. */
+  describe(): Promise<string>;
   tearDown(): Promise<void>;
 }
 
@@ -115,11 +117,13 @@ const corralPeer: Peer = {
       const zk = await corralConnect('redis', namespace, { sessionTimeoutMs: 10_000 });
       stops.push(() => zk.close());
       const tasks = createTaskClient(zk);
+      const children: ChildScript[] = [];
       if (placement === 'processes') {
         const master = new ChildScript('framework-master.ts', [REDIS_URL, namespace, '10000', 'bench-master']);
         stops.push(() => master.kill());
         const workers = range(WORKERS).map(() => new ChildScript('framework-worker.ts', [REDIS_URL, namespace, String(CONCURRENCY), '10000', '0']));
         for (const w of workers) stops.push(() => w.kill());
+        children.push(master, ...workers);
         await Promise.all([master.line('ELECTED', 60_000), ...workers.map((w) => w.line('READY', 60_000))]);
       } else {
         const master = createMaster({ connect: target, namespace, logger: quietLogger });
@@ -137,6 +141,12 @@ const corralPeer: Peer = {
           return (await zk.exists(paths.STATUS))?.numChildren ?? 0;
         },
         failed: () => countNotSucceeded(zk),
+        async describe() {
+          const c = await tasks.counts();
+          return `corral namespace ${namespace}: ${c.queued} queued, ${c.assigned} assigned, ${c.finished} finished, `
+            + `${(await tasks.workers()).length} workers registered, master ${await tasks.master()}`
+            + children.map((ch, i) => `\n  ${i === 0 ? 'master' : `worker ${i}`}: ${ch.describe()}`).join('');
+        },
         tearDown: () => stopAll(stops),
       };
     } catch (err) {
@@ -169,9 +179,11 @@ const bullmqPeer: Peer = {
     const stops: Array<() => Promise<unknown>> = [() => queue.close(), () => queue.obliterate({ force: true })];
     try {
       await queue.waitUntilReady();
+      const children: ChildScript[] = [];
       if (placement === 'processes') {
         const workers = range(WORKERS).map(() => new ChildScript('bullmq-worker.ts', [REDIS_URL, name, String(CONCURRENCY)]));
         for (const w of workers) stops.push(() => w.kill());
+        children.push(...workers);
         await Promise.all(workers.map((w) => w.line('READY', 60_000)));
       } else {
         const workers = range(WORKERS).map(() => new BullWorker(name, async () => null, { connection, concurrency: CONCURRENCY }));
@@ -187,6 +199,10 @@ const bullmqPeer: Peer = {
           return done + failed;
         },
         failed: () => queue.getFailedCount(),
+        async describe() {
+          return `BullMQ queue ${name}: ${JSON.stringify(await queue.getJobCounts())}`
+            + children.map((ch, i) => `\n  worker ${i + 1}: ${ch.describe()}`).join('');
+        },
         tearDown: () => stopAll(stops),
       };
     } catch (err) {
@@ -207,7 +223,7 @@ async function waitFinished(d: Deployment, target: number): Promise<void> {
       last = n;
       movedAt = performance.now();
     } else if (performance.now() - movedAt > STALL_MS) {
-      throw new Error(`stalled: ${n} of ${target} tasks finished, none for ${STALL_MS} ms`);
+      throw new Error(`stalled: ${n} of ${target} tasks finished, none for ${STALL_MS} ms — ${await d.describe().catch((e) => String(e))}`);
     }
     await sleep(POLL_MS);
   }

@@ -81,8 +81,9 @@ async function framework(rows: Row[], argv: string[]): Promise<void> {
 async function soak(rows: Row[], argv: string[]): Promise<boolean> {
   const r = await runSoak(soakOptionsFrom(argv));
   rows.push(['soak', `${r.seconds} s, seed ${r.seed}`, `${fmtNum(r.submitted)} tasks submitted, ${fmtNum(r.done)} done, ${r.faultsTotal} faults`, '']);
-  rows.push(['soak', 'anomalies (lost, twice, unfinished, unknown, failed)',
-    `${r.anomalies.lost.length}, ${r.anomalies.recordedTwice.length}, ${r.anomalies.neverFinished.length}, ${r.anomalies.unknownStatuses.length}, ${r.anomalies.notSucceeded.length}`,
+  const a = r.anomalies;
+  rows.push(['soak', 'anomalies (lost, twice, unfinished, unknown, failed, crashed)',
+    [a.lost, a.recordedTwice, a.neverFinished, a.unknownStatuses, a.notSucceeded, a.crashed].map((l) => l.length).join(', '),
     r.anomalyCount === 0 ? 'ok (must be 0)' : 'FAILED (must be 0)']);
   for (const m of r.memory) rows.push(['soak', `RSS ${m.process}`, `${fmtBytes(m.first)} → ${fmtBytes(m.last)} (max ${fmtBytes(m.max)})`, '']);
   rows.push(['soak', 'Redis used_memory: before → after run → namespace removed',

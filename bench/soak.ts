@@ -25,7 +25,8 @@
  * (nowhere in the tree), tasks with more than one status record (two workers each recorded
  * an outcome, or the record was rewritten), tasks never finished (still queued/assigned
  * after the drain), status records for tasks never submitted, final states other than
- * succeeded — which must all be zero: otherwise the command exits non-zero. Then RSS of
+ * succeeded, masters or workers that exited without being killed (noted with their stderr,
+ * then replaced) — which must all be zero: otherwise the command exits non-zero. Then RSS of
  * the long-lived processes (sampled every second; first = after a warm-up) and Redis
  * `used_memory` before the run, after it, and after the namespace is removed.
  */
@@ -76,6 +77,8 @@ export interface Anomalies {
   neverFinished: string[];
   unknownStatuses: string[];
   notSucceeded: string[];
+  /** Masters or workers that exited without being killed: `<process> (<code or signal>): <stderr tail>`. */
+  crashed: string[];
 }
 
 export interface MemoryRow {
@@ -214,6 +217,24 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
   };
 
   const faults = new Map<string, number>();
+  const crashed: string[] = [];
+  /** A master or worker that exited on its own is a finding: noted, then replaced. */
+  const checkCrashes = () => {
+    for (const slot of slots) {
+      const p = slot.proc;
+      if (!p?.exit || slot.busy) continue;
+      const tail = p.stderr.trim().split('\n').filter((l) => l.trim()).slice(-15).map((l) => `      ${l}`).join('\n');
+      crashed.push(`${slot.role}-${slot.index}.${slot.generation} at ${now().toFixed(0)} s (exit ${p.exit.code ?? p.exit.signal}), stderr:\n${tail}`);
+      slot.proc = null;
+      slot.busy = true;
+      background((async () => {
+        slot.generation++;
+        await spawn(slot);
+      })().finally(() => {
+        slot.busy = false;
+      }));
+    }
+  };
   let pastTimeout = 0;
   const submitted: string[] = [];
   let submitErrors = 0;
@@ -241,7 +262,8 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
       while (sampling) {
         const t = now();
         for (const s of slots) {
-          const bytes = s.longLived && s.proc && !s.proc.exit ? rssOf(s.proc.pid) : null;
+          // Generation 0 only: a long-lived process replaced after a crash starts a new series.
+          const bytes = s.longLived && s.generation === 0 && s.proc && !s.proc.exit ? rssOf(s.proc.pid) : null;
           if (bytes !== null) s.rss.push({ t, bytes });
         }
         harnessRss.push({ t, bytes: process.memoryUsage().rss });
@@ -249,6 +271,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
         const rb = rp ? rssOf(rp) : null;
         if (rb !== null) redisRss.push({ t, bytes: rb });
         drainLines();
+        checkCrashes();
         finishedNow = await count(paths.STATUS).catch(() => finishedNow);
         if (t - lastPrint >= 10) {
           lastPrint = t;
@@ -333,12 +356,17 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     const ids = new Set(submitted);
     const statuses = await readStatuses(zk);
     const queued = new Set(await listAll(zk, paths.TASKS));
-    const assigned = new Set<string>();
-    for (const w of await listAll(zk, paths.ASSIGN)) for (const t of await listAll(zk, `${paths.ASSIGN}/${w}`)) assigned.add(t);
-    const anomalies: Anomalies = { lost: [], recordedTwice: [], neverFinished: [], unknownStatuses: [], notSucceeded: [] };
+    const assigned = new Map<string, string>();
+    for (const w of await listAll(zk, paths.ASSIGN)) for (const t of await listAll(zk, `${paths.ASSIGN}/${w}`)) assigned.set(t, w);
+    const registered = new Set(await listAll(zk, paths.WORKERS));
+    const anomalies: Anomalies = { lost: [], recordedTwice: [], neverFinished: [], unknownStatuses: [], notSucceeded: [], crashed };
     for (const id of ids) {
       if (statuses.has(id)) continue;
-      if (queued.has(id) || assigned.has(id)) anomalies.neverFinished.push(id);
+      if (queued.has(id)) anomalies.neverFinished.push(`${id} (queued)`);
+      else if (assigned.has(id)) {
+        const w = assigned.get(id)!;
+        anomalies.neverFinished.push(`${id} (assigned to ${w}, ${registered.has(w) ? 'registered' : 'NOT registered'})`);
+      }
       else anomalies.lost.push(id);
     }
     for (const [id, s] of statuses) {
@@ -401,10 +429,18 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     console.log(table(['anomaly (must be 0)', 'count', 'examples'], [
       ['tasks lost', anomalies.lost],
       ['tasks with more than one status record', anomalies.recordedTwice],
-      ['tasks never finished', anomalies.neverFinished],
+      ['tasks never finished', anomalies.neverFinished.map((n) => n.split(' ')[0])],
       ['status records for unknown tasks', anomalies.unknownStatuses],
       ['final state other than succeeded', anomalies.notSucceeded],
+      ['masters / workers that exited on their own', anomalies.crashed.map((c) => c.split(' ')[0])],
     ].map(([name, list]) => [name as string, String(list.length), (list as string[]).slice(0, 3).join(' ')])));
+    for (const c of anomalies.crashed) console.log(`  !! ${c}`);
+    if (anomalies.neverFinished.length > 0) {
+      const where = new Map<string, number>();
+      for (const n of anomalies.neverFinished) bump(where, n.slice(n.indexOf('(')));
+      for (const [w, n] of where) console.log(`  !! ${n} unfinished task(s) ${w}`);
+      console.log(`  master at the end: ${await tasks.master().catch(() => '?')}; workers registered: ${[...registered].join(' ') || 'none'}`);
+    }
     console.log(table(['RSS (sampled every 1 s)', 'samples', `at ${warmup.toFixed(0)} s`, 'at end', 'max', 'growth'], memory.map((r) => [
       r.process, String(r.samples), fmtBytes(r.first), fmtBytes(r.last), fmtBytes(r.max), `${fmtBytes(r.last - r.first)} (${(((r.last - r.first) / r.first) * 100).toFixed(0)}%)`,
     ])));

@@ -41,6 +41,12 @@ export class ChildScript {
     return this.proc.pid!;
   }
 
+  /** Whether it has exited, and the last 2,000 characters of its stderr: for a bench's error messages. */
+  describe(): string {
+    const state = this.exited ? `exited (${this.proc.exitCode ?? this.proc.signalCode})` : 'running';
+    return this.stderr ? `${state}, stderr: ${this.stderr.trim()}` : state;
+  }
+
   /** The next line starting with `prefix` (already printed or still to come). */
   line(prefix: string, timeoutMs = 30_000): Promise<string> {
     const i = this.lines.findIndex((l) => l.startsWith(prefix));
