@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import {
-  BadArgumentsError, NoNodeError, joinPath, type Client, type Data, type Stat, type WatchEvent,
+  BadArgumentsError, BadVersionError, NoNodeError, joinPath, op,
+  type Client, type Data, type MultiFailure, type Stat, type WatchEvent,
 } from '../core/index.js';
 import { checkClient, checkRecipePath, checkWait, show, type Wait, type WaitOptions } from './internal/args.js';
 import { contend, predecessor } from './internal/contend.js';
 import { deleteOwn, ensureDir } from './internal/protected.js';
-import { isConnectionLoss, untilConnected, waitWake } from './internal/wait.js';
+import { FOREVER, isConnectionLoss, untilConnected, waitWake } from './internal/wait.js';
 
 /** An item taken from a queue: it has been removed, and nobody else got it. */
 export interface QueueItem {
@@ -17,6 +19,12 @@ export interface QueueItem {
 const ITEM = 'item-';
 /** How many head items one read looks at: the list is paged, never read whole. */
 const PAGE = 64;
+/**
+ * How long an abandoned claim marker lives. It is needed only until its consumer learns
+ * the outcome of its take, which happens within the session timeout (or the session is
+ * gone); a consumer deletes its marker as soon as it knows.
+ */
+const CLAIM_TTL_MS = 10 * 60_000;
 
 /**
  * The shared machinery of the FIFO, priority and delay queues (Curator's
@@ -24,6 +32,12 @@ const PAGE = 64;
  * named so that lexical order is take order. A take deletes the item: a delete succeeds
  * for exactly one consumer, so two consumers never get the same item. Only the head of
  * the list is read (one page), so a queue of 100k items costs no more than a short one.
+ *
+ * A take is one `multi`: delete the item and create a claim marker
+ * `<path>/claims/<attempt id>` (a TTL znode). If the reply is lost (ConnectionLossError)
+ * the consumer waits for its session to come back and looks for its marker: there means
+ * the item is its own, absent means the take did not happen. So a lost reply neither
+ * loses the item nor hands it to two consumers (Curator's protected-mode idea).
  *
  * Consumers that find nothing to take queue up on a fair lock (`<path>/takers`); only its
  * holder watches the item list, so a put wakes one waiting consumer, not all of them.
@@ -33,12 +47,14 @@ abstract class QueueBase {
   protected readonly zk: Client;
   protected readonly items: string;
   private readonly takers: string;
+  private readonly claims: string;
 
   constructor(zk: Client, path: string, what: string) {
     this.zk = checkClient(zk, what);
     this.path = checkRecipePath(path, what);
     this.items = joinPath(this.path, 'items');
     this.takers = joinPath(this.path, 'takers');
+    this.claims = joinPath(this.path, 'claims');
   }
 
   protected async putNamed(key: string, data: Data | undefined): Promise<string> {
@@ -63,7 +79,9 @@ abstract class QueueBase {
 
   /**
    * Takes the head item, waiting for one if the queue is empty. Rejects with
-   * TimeoutError / AbortedError (taking nothing) or SessionExpiredError.
+   * TimeoutError / AbortedError (taking nothing) or SessionExpiredError. If the reply of
+   * the take itself is lost, it waits for the session to come back (at most the session
+   * timeout, even past `timeoutMs`) to learn whether the item is its own.
    */
   async take(options?: WaitOptions): Promise<QueueItem> {
     const wait = checkWait(options, 'take');
@@ -140,7 +158,7 @@ abstract class QueueBase {
     }
   }
 
-  /** Tries the head items in order; the first whose delete succeeds is ours. */
+  /** Tries the head items in order; the first whose take succeeds is ours. */
   private async tryTake(): Promise<{ item: QueueItem | null; nextDue: number }> {
     for (;;) {
       const names = await this.peekNames();
@@ -149,16 +167,65 @@ abstract class QueueBase {
         const due = this.dueOf(name);
         if (due > Date.now()) return { item: null, nextDue: due };
         const path = joinPath(this.items, name);
+        let r: { data: Buffer; stat: Stat };
         try {
-          const r = await this.zk.getData(path);
-          await this.zk.delete(path, r.stat.version);
-          return { item: { data: r.data, path, stat: r.stat }, nextDue: 0 };
+          r = await this.zk.getData(path);
         } catch (err) {
-          // Taken by another consumer (or changed under us): try the next one.
-          if (!(err instanceof NoNodeError) && (err as { code?: number }).code !== -103) throw err;
+          if (err instanceof NoNodeError) continue; // taken by another consumer: try the next one
+          throw err;
         }
+        const outcome = await this.claim(path, name, r.stat.version);
+        if (outcome === 'taken') return { item: { data: r.data, path, stat: r.stat }, nextDue: 0 };
+        // A take whose reply was lost and did not happen: the item may still be the head.
+        if (outcome === 'not applied') break;
       }
-      // Every item of this page was taken under us: read the head again.
+      // Every item of this page was taken under us (or our take did not happen): read the head again.
+    }
+  }
+
+  /**
+   * Deletes the item and creates a claim marker in one multi. 'gone': another consumer
+   * took it (or it changed). On a lost reply the marker tells whether the multi applied;
+   * learning that waits for the session to come back, past the caller's timeout if need
+   * be (at most the session timeout): an item is never dropped for want of waiting.
+   */
+  private async claim(path: string, name: string, version: number): Promise<'taken' | 'gone' | 'not applied'> {
+    const marker = joinPath(this.claims, randomUUID());
+    const ops = [op.delete(path, version), op.create(marker, name, { mode: 'persistent_with_ttl', ttlMs: CLAIM_TTL_MS })];
+    for (;;) {
+      // A client that is not connected fails the call before sending it: that loss is
+      // certain (nothing applied) and is the caller's to wait out, within its timeout.
+      const sent = this.zk.state === 'connected' || this.zk.state === 'reconnected';
+      try {
+        await this.zk.multi(ops);
+      } catch (err) {
+        if (isConnectionLoss(err) && sent) return (await this.claimed(marker)) ? 'taken' : 'not applied';
+        const at = (err as Partial<MultiFailure>).opIndex;
+        if (at === 0 && (err instanceof NoNodeError || err instanceof BadVersionError)) return 'gone';
+        if (at === 1 && err instanceof NoNodeError) {
+          await ensureDir(this.zk, this.claims);
+          continue;
+        }
+        throw err;
+      }
+      // Ours for sure: the marker has done its job. Not awaited (ops complete in order, and
+      // if this delete is lost the TTL removes the marker).
+      this.zk.delete(marker).catch(() => undefined);
+      return 'taken';
+    }
+  }
+
+  /** After a lost reply: whether our claim marker exists (the take applied); removes it. */
+  private async claimed(marker: string): Promise<boolean> {
+    for (;;) {
+      try {
+        await untilConnected(this.zk, FOREVER, `Queue ${this.path} take`);
+        if (!(await this.zk.exists(marker))) return false;
+        this.zk.delete(marker).catch(() => undefined);
+        return true;
+      } catch (err) {
+        if (!isConnectionLoss(err)) throw err;
+      }
     }
   }
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AbortedError, BadArgumentsError, TimeoutError, type Client } from '../../core/index.js';
 import { DelayQueue, DistributedQueue, PriorityQueue } from '../../recipes/index.js';
-import { BACKENDS, client, countingClient, newNamespace, sleep, until } from './backends.js';
+import { BACKENDS, client, countingClient, lossyClient, newNamespace, sleep, until } from './backends.js';
 
 const open: Client[] = [];
 afterEach(async () => {
@@ -43,6 +43,60 @@ describe.each(BACKENDS)('Queues on %s', (kind) => {
     }));
     expect(taken.length).toBe(N);
     expect(new Set(taken).size).toBe(N);
+  });
+
+  it('a take whose reply was lost still gets its item: not lost, not taken twice', async () => {
+    const ns = newNamespace();
+    const producer = new DistributedQueue(await zk(ns), '/q/lost');
+    for (let i = 0; i < 4; i++) await producer.put(`item ${i}`);
+    const { zk: c, loseNextMultiReply, multis } = await lossyClient(kind, ns);
+    open.push(c);
+    const q = new DistributedQueue(c, '/q/lost');
+    expect((await q.take({ timeoutMs: 1000 })).data.toString()).toBe('item 0');
+    // A take leaves no claim marker behind once it knows the outcome.
+    await until(async () => (await c.getChildren('/q/lost/claims')).children.length === 0, 2000, 'marker removed');
+
+    const m0 = multis();
+    loseNextMultiReply();
+    const got = await q.take({ timeoutMs: 3000 });
+    // The multi was applied, its reply lost; the consumer learnt from its marker that the item is its own.
+    expect(multis() - m0).toBe(1);
+    expect(got.data.toString()).toBe('item 1');
+    expect(await producer.size()).toBe(2);
+    const rest = [(await q.take({ timeoutMs: 1000 })).data.toString(), (await producer.take({ timeoutMs: 1000 })).data.toString()];
+    expect(rest).toEqual(['item 2', 'item 3']);
+    expect(await q.poll()).toBeNull();
+    await until(async () => (await c.getChildren('/q/lost/claims')).children.length === 0, 2000, 'markers removed');
+  });
+
+  it('competing consumers whose take replies get lost: every item is taken exactly once', async () => {
+    const ns = newNamespace();
+    const producer = new DistributedQueue(await zk(ns), '/q/lossy');
+    const N = 24;
+    for (let i = 0; i < N; i++) await producer.put(String(i));
+    const consumers = await Promise.all([0, 1].map(async () => {
+      const l = await lossyClient(kind, ns);
+      open.push(l.zk);
+      return { ...l, q: new DistributedQueue(l.zk, '/q/lossy') };
+    }));
+    const taken: string[] = [];
+    let lost = 0;
+    await Promise.all(consumers.map(async ({ q, loseNextMultiReply }, k) => {
+      for (let i = 0; ; i++) {
+        // Every third take of each consumer (staggered) has its reply lost.
+        if ((i + k) % 3 === 0) {
+          loseNextMultiReply();
+          lost++;
+        }
+        const item = await q.poll();
+        if (!item) return;
+        taken.push(item.data.toString());
+      }
+    }));
+    expect(lost).toBeGreaterThan(4);
+    expect(taken.length).toBe(N);
+    expect(new Set(taken).size).toBe(N);
+    expect(await producer.size()).toBe(0);
   });
 
   it('take waits for a put; waiting consumers are served in order and a put wakes only one', async () => {
