@@ -92,7 +92,9 @@ export type InterestKind = 'node' | 'children' | 'recursive';
 /**
  * A change as the backend records it. A create yields `created` for the node and
  * `childrenChanged` for its parent; a delete yields `deleted` and `childrenChanged` for
- * the parent; a setData yields `dataChanged`. Events of one write share its zxid.
+ * the parent; a setData yields `dataChanged`. Events of one write share its zxid, and a
+ * backend may send an event that repeats within one write only once (64 creates under one
+ * parent: one `childrenChanged` of it): the client delivers such repeats once anyway.
  */
 export interface BackendEvent {
   type: WatchEventType;

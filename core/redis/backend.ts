@@ -5,7 +5,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CreateMode, Op, OpResult, Stat } from '../types.js';
-import { eventFromMessage, eventsFromLog, opArgs, STAT_FIELDS, statFrom } from './codec.js';
+import { eventsFromLog, eventsFromMessage, FRESH, freshStat, opArgs, STAT_FIELDS, statFrom } from './codec.js';
 import type { RedisLinks } from './connection.js';
 import { keySlot, namespaceKeys, type NamespaceKeys } from './keys.js';
 import { loadScripts, type ScriptName } from './scripts.js';
@@ -28,10 +28,10 @@ type ScriptFn = (...args: Array<string | number | Buffer>) => Promise<unknown>;
  * zxid with the data, and watch events arrive over pub/sub on a second connection.
  *
  * Watches cost in proportion to interest: each write publishes its events to one channel
- * per affected path (`w:<path>`), and this connection subscribes only to the paths it
- * watches. Recursive watches register their path in a sorted set that write scripts
- * consult (walking the event path's ancestors, depth ≤ a few dozen) to publish to
- * `r:<path>`. A registry rather than PSUBSCRIBE patterns because every pattern is matched
+ * per affected path (`w:<path>`), one message per channel per write, and this connection
+ * subscribes only to the paths it watches. Recursive watches register their path in a
+ * sorted set that write scripts consult (read once per script, then checked for each
+ * event path's ancestors) to publish to `r:<path>`. A registry rather than PSUBSCRIBE patterns because every pattern is matched
  * against every message server-side, and znode paths would need glob escaping; the
  * registry expires by itself, so a crashed client leaves nothing behind for long.
  */
@@ -179,13 +179,19 @@ export class RedisBackend implements Backend {
     const code = Number(r[0]);
     if (code !== 0) return { ok: false, failedIndex: Number(r[1]), error: errorOf(code, String(r[2])) };
     const zxid = Number(r[1]);
+    const now = Number(r[2]);
     const results: OpResult[] = [];
-    let at = 2;
+    let at = 3;
     for (const op of ops) {
       if (op.type === 'create') {
         const path = String(r[at]);
-        results.push({ type: 'create', path, stat: statFrom(r, at + 1) });
-        at += 1 + STAT_FIELDS;
+        if (r[at + 1] === FRESH) {
+          results.push({ type: 'create', path, stat: freshStat(zxid, now, op, sessionId) });
+          at += 2;
+        } else {
+          results.push({ type: 'create', path, stat: statFrom(r, at + 1) });
+          at += 1 + STAT_FIELDS;
+        }
       } else if (op.type === 'setData') {
         results.push({ type: 'setData', path: op.path, stat: statFrom(r, at) });
         at += STAT_FIELDS;
@@ -259,8 +265,10 @@ export class RedisBackend implements Backend {
   }
 
   async flushEvents(zxid: number): Promise<void> {
-    // Messages come in publish order: once one with zxid ≥ `zxid` arrived, so did every earlier one.
-    if (this.channels.size === 0 || this.lastEventZxid >= zxid) return;
+    // Messages come in publish order: once one of a later write arrived, so did every one
+    // up to `zxid`. One of `zxid` itself proves nothing: a write sends one message per
+    // channel, and the others may still be on the way.
+    if (this.channels.size === 0 || this.lastEventZxid > zxid) return;
     // Redis answers PING after every message already queued for this connection.
     await this.call(() => this.sub.ping());
   }
@@ -402,18 +410,19 @@ export class RedisBackend implements Backend {
   }
 
   private onMessage(msg: string): void {
-    const ev = eventFromMessage(msg);
-    if (!ev) return;
-    if (ev.zxid === this.lastEventZxid) {
-      const key = `${ev.type} ${ev.path}`;
-      if (this.deliveredAtLast.has(key)) return;
-      this.deliveredAtLast.add(key);
-    } else if (ev.zxid > this.lastEventZxid) {
-      this.lastEventZxid = ev.zxid;
-      this.deliveredAtLast.clear();
-      this.deliveredAtLast.add(`${ev.type} ${ev.path}`);
+    for (const ev of eventsFromMessage(msg)) {
+      if (ev.zxid === this.lastEventZxid) {
+        // One write's events can come on a `w:` and an `r:` channel: pass each on once.
+        const key = `${ev.type} ${ev.path}`;
+        if (this.deliveredAtLast.has(key)) continue;
+        this.deliveredAtLast.add(key);
+      } else if (ev.zxid > this.lastEventZxid) {
+        this.lastEventZxid = ev.zxid;
+        this.deliveredAtLast.clear();
+        this.deliveredAtLast.add(`${ev.type} ${ev.path}`);
+      }
+      if (this.wants(ev)) this.eventListener(ev);
     }
-    if (this.wants(ev)) this.eventListener(ev);
   }
 
   private wants(e: BackendEvent): boolean {

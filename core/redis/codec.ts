@@ -1,5 +1,5 @@
 import type { BackendEvent } from '../backend.js';
-import type { Op, Stat, WatchEventType } from '../types.js';
+import { isEphemeralMode, type CreateOp, type Op, type Stat, type WatchEventType } from '../types.js';
 
 /** Reply fields of one Stat, as the scripts return them (see includes/keys.lua `statOf`). */
 export const STAT_FIELDS = 10;
@@ -22,14 +22,36 @@ export function statFrom(r: readonly unknown[], at: number): Stat {
   };
 }
 
+/** In a multi reply, in place of a create's Stat: the znode as that create left it. */
+export const FRESH = -1;
+
+/** The Stat of a znode as `op` created it at `zxid` and `now` (see {@link FRESH}). */
+export function freshStat(zxid: number, now: number, op: CreateOp, sessionId: string): Stat {
+  return {
+    czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: now, mtime: now, version: 0, cversion: 0, aversion: 0,
+    ephemeralOwner: isEphemeralMode(op.mode) ? sessionId : null, dataLength: op.data.byteLength, numChildren: 0,
+  };
+}
+
 const TYPE_OF_CODE: Record<string, WatchEventType> = { c: 'created', d: 'deleted', m: 'dataChanged', h: 'childrenChanged' };
 
-/** Decodes a pub/sub event message `<zxid> <code> <path>`; null if it is not one. */
-export function eventFromMessage(msg: string): BackendEvent | null {
+/**
+ * Decodes a pub/sub message: `<zxid> <events>`, the events of one write for one channel
+ * as change-log lines (see {@link eventsFromLog}). [] if it is not one.
+ */
+export function eventsFromMessage(msg: string): BackendEvent[] {
   const a = msg.indexOf(' ');
-  const type = TYPE_OF_CODE[msg.charAt(a + 1)];
-  if (a <= 0 || !type || msg.charAt(a + 2) !== ' ') return null;
-  return { type, path: msg.slice(a + 3), zxid: Number(msg.slice(0, a)) };
+  const zxid = a > 0 ? Number(msg.slice(0, a)) : NaN;
+  const out: BackendEvent[] = [];
+  if (!Number.isSafeInteger(zxid)) return out;
+  for (let at = a + 1; at < msg.length;) {
+    let end = msg.indexOf('\n', at);
+    if (end === -1) end = msg.length;
+    const type = TYPE_OF_CODE[msg.charAt(at)];
+    if (type) out.push({ type, path: msg.slice(at + 1, end), zxid });
+    at = end + 1;
+  }
+  return out;
 }
 
 /** Decodes one change-log entry's events: `<code><path>` lines. */

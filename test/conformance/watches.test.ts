@@ -229,6 +229,55 @@ describe.each(harnesses)('watches — $name', (harness) => {
     expect(kids.events).toHaveLength(1);
   });
 
+  it('a multi of many child creates and deletes under one parent: one childrenChanged for its watchers, every created and deleted for a recursive watch', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/many');
+    await b.multi([op.create('/many/old1'), op.create('/many/old2')]);
+    const persistent = a.watch('/many');
+    const recursive = a.watch('/many', { recursive: true });
+    await Promise.all([persistent.ready, recursive.ready]);
+    const kids = recorder();
+    await a.getChildren('/many', { watch: kids.watcher });
+    const results = await b.multi([
+      op.create('/many/c-', 'x', { mode: 'persistent_sequential' }),
+      op.create('/many/c-', 'y', { mode: 'persistent_sequential' }),
+      op.delete('/many/old1'),
+      op.create('/many/c-', 'z', { mode: 'persistent_sequential' }),
+      op.delete('/many/old2'),
+    ]);
+    const zxid = (results[0] as { stat: { czxid: number } }).stat.czxid;
+    const names = results.filter((r) => r.type === 'create').map((r) => r.path);
+    expect(await kids.next()).toEqual({ type: 'childrenChanged', path: '/many', zxid });
+    const evs = await take(recursive, 5);
+    expect(brief(evs)).toEqual([`created ${names[0]}`, `created ${names[1]}`, 'deleted /many/old1', `created ${names[2]}`, 'deleted /many/old2']);
+    expect(evs.every((e) => e.zxid === zxid)).toBe(true);
+    // Silence after the one childrenChanged: the next write is the very next event.
+    await b.setData('/many', 'after');
+    expect(brief(await take(persistent, 2))).toEqual(['childrenChanged /many', 'dataChanged /many']);
+    await a.sync();
+    expect(kids.events).toHaveLength(1);
+    persistent.close();
+    recursive.close();
+  });
+
+  it('a multi that deletes and recreates a znode reports both to a recursive watch, and both results carry the recreated Stat', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/again', 'first');
+    const w = a.watch('/again', { recursive: true });
+    await w.ready;
+    const results = await b.multi([op.delete('/again'), op.create('/again', 'second!'), op.setData('/again', 'third')]);
+    expect(brief(await take(w, 3))).toEqual(['deleted /again', 'created /again', 'dataChanged /again']);
+    const created = (results[1] as { stat: { czxid: number; version: number; dataLength: number } }).stat;
+    const set = (results[2] as { stat: { czxid: number; version: number; dataLength: number } }).stat;
+    expect(created).toEqual(set);
+    expect(set).toMatchObject({ version: 1, dataLength: 5 });
+    expect(set.czxid).toBe((await b.exists('/again'))!.czxid);
+    expect((await a.getData('/again')).data.toString()).toBe('third');
+    w.close();
+  });
+
   it('persistent watch: created, dataChanged, childrenChanged, deleted of the path, and stays armed', async () => {
     const a = await ctx.client();
     const b = await ctx.client();

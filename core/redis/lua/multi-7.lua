@@ -4,13 +4,21 @@
   effects of the ops before it; only when all pass is anything written, so a failing op
   leaves the store exactly as it was.
 
+  The check pass works out each touched znode's final state (and each result's Stat) in
+  the view; the write pass then writes every znode once, whatever number of ops touched it
+  (64 creates under /tasks update /tasks's cversion and pzxid once, add the 64 names with
+  one ZADD), and reads nothing back.
+
   KEYS: the write keys of tree.lua (zxid, sessions, timeouts, ttl, log, recursive, sessionSeq)
   ARGV[1] prefix, ARGV[2] session id, ARGV[3] number of ops n, then 5 per op:
     type (c create, d delete, s setData, k check), path, data, mode, number
     (number = ttl ms for create, expected version for the others; -1 = any version)
   Returns:
-    {0, zxid, results...}  results per op: create -> path + 10 stat fields,
-                           setData -> 10 stat fields, delete/check -> nothing
+    {0, zxid, now, results...}  results per op: create -> path + its Stat, setData -> its
+                           Stat, delete/check -> nothing; a Stat is 10 fields (cz mz pz ct
+                           mt v cv owner dataLength numChildren), or -1 for a create's
+                           znode as the create left it (czxid = mzxid = pzxid = zxid,
+                           ctime = mtime = now, no versions, no children, its op's data)
     {code, opIndex, path}  code: -112 session expired, -101 no node, -110 node exists,
                            -103 bad version, -111 not empty, -108 no children for
                            ephemerals, -8 bad arguments (deleting the root)
@@ -25,119 +33,324 @@ local n = tonumber(ARGV[3])
 if not sessionLive(sid) then return { E_SESSIONEXPIRED, 0, '' } end
 if n == 0 then return { 0, currentZxid() } end
 
+local TTL_MODE = 'persistent_with_ttl'
 local function isSequential(mode) return mode == 'persistent_sequential' or mode == 'ephemeral_sequential' end
 local function isEphemeral(mode) return mode == 'ephemeral' or mode == 'ephemeral_sequential' end
 
--- Check pass: `view` holds each touched znode as the ops before the current one left it.
-local view = {}
+-- The zxid this multi gets if every op passes: nothing else runs until the script ends.
+local zxid = currentZxid() + 1
+-- Stat fields are kept as the strings Redis stores (and sent back as such): formatting a
+-- Lua number (sprintf) costs more than most Redis commands, parsing one (strtod) nearly so.
+-- Only versions and cversions, which ops compare and count, are numbers.
+local ZXID_S = tostring(zxid)
+local numText = {}
+local function text(x)
+  local s = numText[x]
+  if s == nil then
+    s = tostring(x)
+    numText[x] = s
+  end
+  return s
+end
+
+-- `view`: each touched znode as the ops so far leave it. A znode that op i created and
+-- no later op touched is just the number i (a multi of 500 creates makes no 500 tables:
+-- allocation, through Lua's garbage collector, is what a script pays most for).
+-- Otherwise a table: its stat fields (those of an existing znode read when first needed,
+-- see full()), `nc0` its child count before the multi (read when needed) and `dnc` the
+-- change since, `data` the ARGV index of its latest data and `dl` that data's length;
+-- `created`, `dataSet` and `kids` say what the write pass must write.
+-- `before`: whether each touched znode existed before the multi (and its owner and mode).
+local view, before, touched = {}, {}, {}
+local ABSENT = { exists = false }
+-- Per create op: the parent of the znode it created.
+local parentOfOp = {}
+
+--- The table entry of a znode op i created (see `view`).
+local function promote(p, i)
+  local b = 3 + (i - 1) * 5
+  local mode = ARGV[b + 4]
+  local v = { exists = true, full = true, path = p, parent = parentOfOp[i], created = true, v = 0, cv = 0,
+              o = isEphemeral(mode) and sid or '', m = mode, t = ARGV[b + 5], cz = ZXID_S, mz = ZXID_S, pz = ZXID_S,
+              ct = NOW_S, mt = NOW_S, data = b + 3, dl = #ARGV[b + 3], nc0 = 0, dnc = 0 }
+  view[p] = v
+  return v
+end
+
+local function remember(path, v)
+  if before[path] == nil then
+    before[path] = v.exists and { exists = true, o = v.o, m = v.m } or ABSENT
+    touched[#touched + 1] = path
+  end
+end
+
+-- What every op needs of a znode: existence (cz is always stored), version, cversion,
+-- owner and mode. Absent fields hold their defaults (see keys.lua).
 local function look(path)
   local v = view[path]
+  if type(v) == 'number' then return promote(path, v) end
   if v == nil then
-    local f = redis.call('HMGET', nodeKey(path), 'v', 'cv', 'o', 'm')
+    local key = nodeKey(path)
+    local f = redis.call('HMGET', key, 'cz', 'v', 'cv', 'o', 'm')
     if not f[1] and path == '/' then
       -- The root exists even when the store lost everything (FLUSHALL, an empty restart).
       ensureRoot()
-      f = redis.call('HMGET', nodeKey(path), 'v', 'cv', 'o', 'm')
+      f = redis.call('HMGET', key, 'cz', 'v', 'cv', 'o', 'm')
     end
     if f[1] then
-      v = { exists = true, v = tonumber(f[1]), cv = tonumber(f[2]), o = f[3], m = f[4],
-            nc = redis.call('ZCARD', childKey(path)) }
+      v = { exists = true, path = path, cz = f[1], v = f[2] and tonumber(f[2]) or 0, cv = f[3] and tonumber(f[3]) or 0,
+            o = f[4] or '', m = f[5] or 'persistent', dnc = 0 }
     else
-      v = { exists = false }
+      v = ABSENT
     end
     view[path] = v
+    remember(path, v)
   end
   return v
 end
 
-local actual = {}
+--- The rest of an existing znode's stat fields, read once; those this multi set are kept.
+local function full(v)
+  if not v.full then
+    local f = redis.call('HMGET', nodeKey(v.path), 'mz', 'pz', 'ct', 'mt')
+    v.mz = v.mz or f[1] or v.cz
+    v.pz = v.pz or f[2] or v.cz
+    v.ct = f[3]
+    v.mt = v.mt or f[4] or f[3]
+    v.full = true
+  end
+  return v
+end
+
+local function numChildren(v)
+  -- Read before anything is written, so ZCARD gives the count before the multi.
+  if v.nc0 == nil then v.nc0 = redis.call('ZCARD', childKey(v.path)) end
+  return v.nc0 + v.dnc
+end
+
+--- A view entry's Stat in the reply's 10 fields (cz mz pz ct mt v cv owner dataLength numChildren).
+local function statAt(v)
+  full(v)
+  local dl = v.dl
+  if dl == nil then dl = redis.call('HSTRLEN', nodeKey(v.path), 'd') end
+  return { v.cz, v.mz, v.pz, v.ct, v.mt, v.v, v.cv, v.o, dl, numChildren(v) }
+end
+
+local function childChanged(parent)
+  parent.cv = parent.cv + 1
+  parent.pz = ZXID_S
+  parent.kids = true
+end
+
+--- A path's last segment, given its parent.
+local function leafOf(path, parent)
+  return string.sub(path, parent == '/' and 2 or #parent + 2)
+end
+
+-- Check pass.
+local actual, snapshots = {}, {}
+local events, containers, isContainer = {}, {}, {}
 for i = 1, n do
   local b = 3 + (i - 1) * 5
-  local t, path, mode, num = ARGV[b + 1], ARGV[b + 2], ARGV[b + 4], tonumber(ARGV[b + 5])
+  -- `num` stays a string: the TTL (create) or the expected version ('-1' = any).
+  local t, path, mode, num = ARGV[b + 1], ARGV[b + 2], ARGV[b + 4], ARGV[b + 5]
   if t == 'c' then
     if path == '/' then return { E_NODEEXISTS, i - 1, '/' } end
-    local parent = look(parentOf(path))
+    local pp = parentOf(path)
+    local parent = look(pp)
     if not parent.exists then return { E_NONODE, i - 1, path } end
     if parent.o ~= '' then return { E_NOCHILDRENFOREPHEMERALS, i - 1, path } end
     local p = path
     if isSequential(mode) then p = path .. string.format('%010d', parent.cv) end
-    -- Existence is all a create needs to know of its target (EXISTS is cheaper than a read).
-    if view[p] == nil then
+    local cur = view[p]
+    if cur == nil then
+      -- Existence is all a create needs to know of its target (EXISTS is cheaper than a read).
       if redis.call('EXISTS', nodeKey(p)) == 1 then return { E_NODEEXISTS, i - 1, p } end
-    elseif view[p].exists then
+      remember(p, ABSENT)
+    elseif type(cur) == 'number' or cur.exists then
       return { E_NODEEXISTS, i - 1, p }
     end
-    view[p] = { exists = true, v = 0, cv = 0, o = isEphemeral(mode) and sid or '', m = mode, nc = 0 }
-    parent.nc = parent.nc + 1
-    parent.cv = parent.cv + 1
+    view[p] = i
+    parentOfOp[i] = pp
+    parent.dnc = parent.dnc + 1
+    childChanged(parent)
     actual[i] = p
+    addEvent(events, 'c', p, pp)
+    addEvent(events, 'h', pp, '')
   elseif t == 'd' then
     if path == '/' then return { E_BADARGUMENTS, i - 1, '/' } end
     local node = look(path)
     if not node.exists then return { E_NONODE, i - 1, path } end
-    if num ~= -1 and num ~= node.v then return { E_BADVERSION, i - 1, path } end
-    if node.nc > 0 then return { E_NOTEMPTY, i - 1, path } end
-    view[path] = { exists = false }
-    local parent = look(parentOf(path))
-    parent.nc = parent.nc - 1
-    parent.cv = parent.cv + 1
+    if num ~= '-1' and tonumber(num) ~= node.v then return { E_BADVERSION, i - 1, path } end
+    if numChildren(node) > 0 then return { E_NOTEMPTY, i - 1, path } end
+    view[path] = ABSENT
+    local pp = parentOf(path)
+    local parent = look(pp)
+    parent.dnc = parent.dnc - 1
+    childChanged(parent)
+    addEvent(events, 'd', path, pp)
+    addEvent(events, 'h', pp, '')
+    -- Emptied containers are deleted after the write, in the order they were emptied.
+    if parent.m == 'container' and not isContainer[pp] then
+      isContainer[pp] = true
+      containers[#containers + 1] = pp
+    end
   else -- setData, check
     local node = look(path)
     if not node.exists then return { E_NONODE, i - 1, path } end
-    if num ~= -1 and num ~= node.v then return { E_BADVERSION, i - 1, path } end
-    if t == 's' then node.v = node.v + 1 end
+    if num ~= '-1' and tonumber(num) ~= node.v then return { E_BADVERSION, i - 1, path } end
+    if t == 's' then
+      full(node)
+      node.v = node.v + 1
+      node.mz, node.mt = ZXID_S, NOW_S
+      node.data, node.dl, node.dataSet = b + 3, #ARGV[b + 3], true
+      snapshots[i] = statAt(node)
+      addEvent(events, 'm', path, '')
+    end
   end
 end
-
--- Apply pass: nothing below can fail on a valid op list.
-local zxid = nextZxid()
-local events, containers = {}, {}
-local snapshots = {}
-for i = 1, n do
-  local b = 3 + (i - 1) * 5
-  local t, path, data, mode, num = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], tonumber(ARGV[b + 5])
-  if t == 'c' then
-    local p = actual[i]
-    local parent = parentOf(p)
-    local owner = isEphemeral(mode) and sid or ''
-    redis.call('HSET', nodeKey(p), 'd', data, 'm', mode, 't', num, 'cz', zxid, 'mz', zxid, 'pz', zxid,
-      'ct', NOW, 'mt', NOW, 'v', 0, 'cv', 0, 'o', owner)
-    redis.call('ZADD', childKey(parent), 0, nameOf(p))
-    redis.call('HINCRBY', nodeKey(parent), 'cv', 1)
-    redis.call('HSET', nodeKey(parent), 'pz', zxid)
-    if owner ~= '' then redis.call('SADD', ephKey(owner), p) end
-    if mode == 'persistent_with_ttl' then redis.call('ZADD', K_TTL, NOW + num, p) end
-    events[#events + 1] = 'c'; events[#events + 1] = p
-    events[#events + 1] = 'h'; events[#events + 1] = parent
-    snapshots[i] = { zxid, zxid, zxid, NOW, NOW, 0, 0, owner, #data, 0 }
-  elseif t == 'd' then
-    removeNode(path, zxid, events, containers)
-  elseif t == 's' then
-    local key = nodeKey(path)
-    redis.call('HSET', key, 'd', data, 'mz', zxid, 'mt', NOW)
-    redis.call('HINCRBY', key, 'v', 1)
-    local f = redis.call('HMGET', key, 'm', 't')
-    if f[1] == 'persistent_with_ttl' then redis.call('ZADD', K_TTL, NOW + tonumber(f[2]), path) end
-    events[#events + 1] = 'm'; events[#events + 1] = path
-    if n > 1 then snapshots[i] = statOf(path) end
-  end
-end
-emit(zxid, events)
-cascadeContainers(containers)
 
 -- Each create/setData result carries its znode's Stat as of the end of the multi, or as
--- its op left it if a later op deleted it.
-local reply = { 0, zxid }
+-- its op left it if a later op (or the container cascade, checked below) deleted it.
+-- FRESH (-1) stands for a create's znode as that create left it.
+local FRESH = -1
+local finals = {}
 for i = 1, n do
-  local t = ARGV[3 + (i - 1) * 5 + 1]
-  if t == 'c' or t == 's' then
-    local p = actual[i] or ARGV[3 + (i - 1) * 5 + 2]
-    local stat
-    if n == 1 and t == 'c' then stat = snapshots[i]
-    elseif redis.call('EXISTS', nodeKey(p)) == 1 then stat = statOf(p)
-    else stat = snapshots[i] end
-    if t == 'c' then reply[#reply + 1] = p end
-    for _, x in ipairs(stat) do reply[#reply + 1] = x end
+  local p = actual[i]
+  if p then
+    local v = view[p]
+    if v == i then finals[i] = FRESH
+    else
+      if type(v) == 'number' then v = promote(p, v) end
+      finals[i] = v.exists and statAt(v) or FRESH
+    end
+  elseif snapshots[i] then
+    local v = view[ARGV[3 + (i - 1) * 5 + 2]]
+    if type(v) == 'number' then v = promote(ARGV[3 + (i - 1) * 5 + 2], v) end
+    finals[i] = v.exists and statAt(v) or snapshots[i]
+  end
+end
+
+-- Write pass: nothing below can fail on a valid op list.
+nextZxid()
+local dead = {}
+-- Per parent, the names it gains and loses.
+local added, removed, parents, isParent = {}, {}, {}, {}
+local function childList(lists, pp)
+  local l = lists[pp]
+  if l == nil then
+    l = {}
+    lists[pp] = l
+    if not isParent[pp] then
+      isParent[pp] = true
+      parents[#parents + 1] = pp
+    end
+  end
+  return l
+end
+for _, p in ipairs(touched) do
+  local was, v = before[p], view[p]
+  local key = nodeKey(p)
+  if type(v) == 'number' then
+    -- Created by op v and untouched since: the usual create.
+    local b = 3 + (v - 1) * 5
+    local mode = ARGV[b + 4]
+    if was.exists then redis.call('DEL', key) end
+    if mode == 'persistent' or mode == 'persistent_sequential' then
+      redis.call('HSET', key, 'd', ARGV[b + 3], 'cz', ZXID_S, 'ct', NOW_S)
+    elseif isEphemeral(mode) then
+      redis.call('HSET', key, 'd', ARGV[b + 3], 'cz', ZXID_S, 'ct', NOW_S, 'o', sid)
+      redis.call('SADD', ephKey(sid), p)
+    elseif mode == TTL_MODE then
+      redis.call('HSET', key, 'd', ARGV[b + 3], 'cz', ZXID_S, 'ct', NOW_S, 'm', mode, 't', ARGV[b + 5])
+      redis.call('ZADD', K_TTL, NOW + tonumber(ARGV[b + 5]), p)
+    else
+      redis.call('HSET', key, 'd', ARGV[b + 3], 'cz', ZXID_S, 'ct', NOW_S, 'm', mode)
+    end
+    if was.exists and was.o ~= '' then redis.call('SREM', ephKey(was.o), p) end
+    if was.exists and was.m == TTL_MODE and mode ~= TTL_MODE then redis.call('ZREM', K_TTL, p) end
+    if not was.exists then
+      local pp = parentOfOp[v]
+      local l = childList(added, pp)
+      l[#l + 1] = leafOf(p, pp)
+    end
+  elseif v.exists and v.created then
+    -- Only what differs from the defaults (keys.lua): a new znode's mzxid and pzxid are
+    -- its czxid, its mtime its ctime, even when this multi also set its data or children.
+    if was.exists then redis.call('DEL', key) end
+    local fields = { 'd', ARGV[v.data], 'cz', v.cz, 'ct', v.ct }
+    if v.m == 'container' or v.m == TTL_MODE then fields[#fields + 1] = 'm'; fields[#fields + 1] = v.m end
+    if v.o ~= '' then fields[#fields + 1] = 'o'; fields[#fields + 1] = v.o end
+    if v.m == TTL_MODE then fields[#fields + 1] = 't'; fields[#fields + 1] = v.t end
+    if v.v > 0 then fields[#fields + 1] = 'v'; fields[#fields + 1] = text(v.v) end
+    if v.cv > 0 then fields[#fields + 1] = 'cv'; fields[#fields + 1] = text(v.cv) end
+    redis.call('HSET', key, unpack(fields))
+  elseif v.exists then
+    if v.dataSet and v.kids then
+      redis.call('HSET', key, 'd', ARGV[v.data], 'mz', v.mz, 'mt', v.mt, 'v', text(v.v), 'cv', text(v.cv), 'pz', v.pz)
+    elseif v.dataSet then
+      redis.call('HSET', key, 'd', ARGV[v.data], 'mz', v.mz, 'mt', v.mt, 'v', text(v.v))
+    elseif v.kids then
+      redis.call('HSET', key, 'cv', text(v.cv), 'pz', v.pz)
+    end
+  elseif was.exists then
+    dead[#dead + 1] = key
+  end
+  if type(v) == 'table' then
+    if p ~= '/' and was.exists ~= v.exists then
+      local pp = v.parent or parentOf(p)
+      local l = childList(v.exists and added or removed, pp)
+      l[#l + 1] = leafOf(p, pp)
+    end
+    if was.exists and was.o ~= '' and (not v.exists or v.created) then redis.call('SREM', ephKey(was.o), p) end
+    if v.exists and v.created and v.o ~= '' then redis.call('SADD', ephKey(v.o), p) end
+    if was.exists and was.m == TTL_MODE and (not v.exists or v.m ~= TTL_MODE) then redis.call('ZREM', K_TTL, p) end
+    if v.exists and v.m == TTL_MODE and (v.created or v.dataSet) then
+      local ttl = v.t or redis.call('HGET', key, 't')
+      redis.call('ZADD', K_TTL, NOW + tonumber(ttl), p)
+    end
+  end
+end
+
+-- Batched writes, in chunks that stay well inside Lua's limit on unpacked arguments.
+local CHUNK = 1000
+for i = 1, #dead, CHUNK do redis.call('DEL', unpack(dead, i, math.min(i + CHUNK - 1, #dead))) end
+for _, pp in ipairs(parents) do
+  local names = added[pp]
+  if names then
+    local args = {}
+    for _, name in ipairs(names) do
+      args[#args + 1] = '0'
+      args[#args + 1] = name
+      if #args == 2 * CHUNK then
+        redis.call('ZADD', childKey(pp), unpack(args))
+        args = {}
+      end
+    end
+    if #args > 0 then redis.call('ZADD', childKey(pp), unpack(args)) end
+  end
+  names = removed[pp]
+  if names then
+    for i = 1, #names, CHUNK do redis.call('ZREM', childKey(pp), unpack(names, i, math.min(i + CHUNK - 1, #names))) end
+  end
+end
+
+emit(zxid, events)
+local cascaded = cascadeContainers(containers)
+
+local reply = { 0, zxid, NOW_S }
+for i = 1, n do
+  local stat = finals[i]
+  if stat then
+    local p = actual[i]
+    if p then
+      reply[#reply + 1] = p
+      if cascaded[p] then stat = FRESH end
+    elseif cascaded[ARGV[3 + (i - 1) * 5 + 2]] then
+      stat = snapshots[i]
+    end
+    if stat == FRESH then reply[#reply + 1] = FRESH
+    else for _, x in ipairs(stat) do reply[#reply + 1] = x end end
   end
 end
 return reply

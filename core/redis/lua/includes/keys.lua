@@ -1,7 +1,11 @@
 --[[
   Key helpers shared by every script (reads and writes). ARGV[1] is the namespace prefix
   `corral:{ns}:` from core/redis/keys.ts; per-znode keys are derived from it:
-    <prefix>n:<path>   hash: d data, m mode, t ttl, cz mz pz ct mt v cv, o owner ('' = none)
+    <prefix>n:<path>   hash: d data, cz czxid, ct ctime, and only where they differ from
+                       their defaults: mz mzxid and pz pzxid (default cz), mt mtime
+                       (default ct), v version and cv cversion (default 0), o owner
+                       (default '' = none), m mode (default persistent), t ttl (default 0).
+                       Writing a new znode's 3 fields instead of all 11 halves its cost.
     <prefix>c:<path>   sorted set of child names, all score 0 (lexical order)
     <prefix>e:<sid>    set of the session's ephemeral paths
   They carry the same `{ns}` hash tag as the declared KEYS, so one Redis Cluster slot.
@@ -22,8 +26,9 @@ local function nameOf(path) return string.match(path, '([^/]*)$') end
 --- A znode's Stat as the client's 10-field reply: cz mz pz ct mt v cv owner dataLength numChildren.
 local function statOf(path)
   local f = redis.call('HMGET', nodeKey(path), 'cz', 'mz', 'pz', 'ct', 'mt', 'v', 'cv', 'o')
-  return { tonumber(f[1]), tonumber(f[2]), tonumber(f[3]), tonumber(f[4]), tonumber(f[5]),
-    tonumber(f[6]), tonumber(f[7]), f[8], redis.call('HSTRLEN', nodeKey(path), 'd'),
+  local cz, ct = tonumber(f[1]), tonumber(f[4])
+  return { cz, tonumber(f[2]) or cz, tonumber(f[3]) or cz, ct, tonumber(f[5]) or ct,
+    tonumber(f[6]) or 0, tonumber(f[7]) or 0, f[8] or '', redis.call('HSTRLEN', nodeKey(path), 'd'),
     redis.call('ZCARD', childKey(path)) }
 end
 

@@ -11,8 +11,9 @@
     KEYS[7] sessionSeq  string: counter for session ids
   and ARGV[1] = the namespace prefix `corral:{ns}:` (per-znode keys: see keys.lua).
   Channels: <prefix>w:<path> (events of that path), <prefix>r:<path> (events below a
-  recursively watched path). Event messages are `<zxid> <code> <path>` with code
-  c created, d deleted, m dataChanged, h childrenChanged.
+  recursively watched path). One message per channel per write: `<zxid> <events>`, where
+  <events> is `<code><path>` lines joined by '\n' (the change log's format; paths cannot
+  hold control characters), code c created, d deleted, m dataChanged, h childrenChanged.
 ]]
 -- @include keys
 
@@ -38,7 +39,11 @@ end
 
 local T = redis.call('TIME')
 local NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
-local RECURSIVE_WATCHED = redis.call('ZCARD', K_RECURSIVE) > 0
+-- NOW as a string, built once: each Lua number passed to redis.call or joined to a string
+-- is formatted with sprintf, which costs more than most Redis commands.
+local NOW_S = T[1] .. string.format('%03d', math.floor(tonumber(T[2]) / 1000))
+local RECURSIVE_COUNT = redis.call('ZCARD', K_RECURSIVE)
+local RECURSIVE_WATCHED = RECURSIVE_COUNT > 0
 
 -- The root always exists (also after the store lost everything: FLUSHALL, an empty restart).
 local function ensureRoot()
@@ -64,25 +69,99 @@ local function appendLog(zxid, entry)
   end
 end
 
+-- Recursively watched paths, read into a table once per script on first use: an event
+-- checks each of its ancestors, and a lookup here is far cheaper than a ZSCORE.
+local recursiveSet = nil
+-- Above this many registrations a ZSCORE per ancestor is cheaper than reading them all.
+local RECURSIVE_SET_READ_MAX = 256
+
+--- True if `path` is registered as recursively watched.
+local function isRecursive(path)
+  if recursiveSet == nil then
+    recursiveSet = false
+    if RECURSIVE_COUNT <= RECURSIVE_SET_READ_MAX then
+      recursiveSet = {}
+      for _, p in ipairs(redis.call('ZRANGE', K_RECURSIVE, 0, -1)) do recursiveSet[p] = true end
+    end
+  end
+  if recursiveSet then return recursiveSet[path] == true end
+  return redis.call('ZSCORE', K_RECURSIVE, path) ~= false
+end
+
+-- Per path, the recursively watched paths at or above it; memoised, as one write's
+-- events share their parents.
+local coveringMemo = {}
+local function recursiveOf(path)
+  local c = coveringMemo[path]
+  if c == nil then
+    local up = path == '/' and {} or recursiveOf(parentOf(path))
+    c = up
+    if isRecursive(path) then
+      c = { path }
+      for _, r in ipairs(up) do c[#c + 1] = r end
+    end
+    coveringMemo[path] = c
+  end
+  return c
+end
+
+--- Records an event: `code` as in event messages, `parent` the path's parent ('' when
+--- not at hand: only events that go to recursive watches need it).
+local function addEvent(events, code, path, parent)
+  local k = #events
+  events[k + 1] = code
+  events[k + 2] = path
+  events[k + 3] = parent
+end
+
 --- Publishes one write's events and appends them to the change log as one entry.
+-- An event repeated within the write (64 creates under one parent give 64 identical
+-- childrenChanged) is sent once: a write is one step of the total order, so a watcher
+-- told once about a change at this zxid has been told everything the repeats could say
+-- (the client dedups them the same way). Each channel gets one message per write.
 local function emit(zxid, events)
-  local parts = {}
-  for i = 1, #events, 2 do
+  local head = zxid .. ' '
+  local seen, lines = {}, {}
+  -- w:<path> channels: per path, its events' lines joined (usually just one).
+  local byPath, paths = {}, {}
+  -- r:<path> channels of recursive watches: per watched path, the lines below it.
+  local byWatch, watches = {}, {}
+  local function below(r, line)
+    local w = byWatch[r]
+    if w == nil then
+      w = {}
+      byWatch[r] = w
+      watches[#watches + 1] = r
+    end
+    w[#w + 1] = line
+  end
+  for i = 1, #events, 3 do
     local code, path = events[i], events[i + 1]
-    local msg = zxid .. ' ' .. code .. ' ' .. path
-    -- Publishing to a channel nobody listens to costs one dictionary lookup.
-    redis.call('PUBLISH', PREFIX .. 'w:' .. path, msg)
-    if RECURSIVE_WATCHED and code ~= 'h' then
-      local p = path
-      while true do
-        if redis.call('ZSCORE', K_RECURSIVE, p) then redis.call('PUBLISH', PREFIX .. 'r:' .. p, msg) end
-        if p == '/' then break end
-        p = parentOf(p)
+    local line = code .. path
+    if not seen[line] then
+      seen[line] = true
+      lines[#lines + 1] = line
+      local l = byPath[path]
+      if l == nil then
+        paths[#paths + 1] = path
+        byPath[path] = line
+      else
+        byPath[path] = l .. '\n' .. line
+      end
+      if RECURSIVE_WATCHED and code ~= 'h' then
+        if isRecursive(path) then below(path, line) end
+        if path ~= '/' then
+          local parent = events[i + 2]
+          if parent == '' then parent = parentOf(path) end
+          for _, r in ipairs(recursiveOf(parent)) do below(r, line) end
+        end
       end
     end
-    parts[#parts + 1] = code .. path
   end
-  appendLog(zxid, table.concat(parts, '\n'))
+  -- Publishing to a channel nobody listens to costs one dictionary lookup.
+  for _, path in ipairs(paths) do redis.call('PUBLISH', PREFIX .. 'w:' .. path, head .. byPath[path]) end
+  for _, r in ipairs(watches) do redis.call('PUBLISH', PREFIX .. 'r:' .. r, head .. table.concat(byWatch[r], '\n')) end
+  appendLog(zxid, table.concat(lines, '\n'))
 end
 
 --- Removes a childless znode and updates its parent; records events and container candidates.
@@ -95,8 +174,8 @@ local function removeNode(path, zxid, events, containers)
   redis.call('HSET', nodeKey(parent), 'pz', zxid)
   if owner and owner ~= '' then redis.call('SREM', ephKey(owner), path) end
   redis.call('ZREM', K_TTL, path)
-  events[#events + 1] = 'd'; events[#events + 1] = path
-  events[#events + 1] = 'h'; events[#events + 1] = parent
+  addEvent(events, 'd', path, parent)
+  addEvent(events, 'h', parent, '')
   if redis.call('HGET', nodeKey(parent), 'm') == 'container' then
     for _, c in ipairs(containers) do if c == parent then return end end
     containers[#containers + 1] = parent
@@ -104,19 +183,23 @@ local function removeNode(path, zxid, events, containers)
 end
 
 --- Deletes containers left without children (having had some), each as its own write.
+--- Returns the set of paths it deleted.
 local function cascadeContainers(containers)
+  local removed = {}
   local i = 1
   while i <= #containers do
     local path = containers[i]
     local f = redis.call('HMGET', nodeKey(path), 'm', 'cv')
-    if f[1] == 'container' and tonumber(f[2]) > 0 and redis.call('EXISTS', childKey(path)) == 0 then
+    if f[1] == 'container' and tonumber(f[2] or '0') > 0 and redis.call('EXISTS', childKey(path)) == 0 then
       local zxid = nextZxid()
       local events = {}
       removeNode(path, zxid, events, containers)
       emit(zxid, events)
+      removed[path] = true
     end
     i = i + 1
   end
+  return removed
 end
 
 --- Ends a session: its ephemerals go in one write (one zxid, path order), none if it had none.
@@ -160,6 +243,8 @@ local function reap()
     end
   end
   redis.call('ZREMRANGEBYSCORE', K_RECURSIVE, '-inf', '(' .. NOW)
+  -- The registrations just changed: a later emit in this script must read them afresh.
+  recursiveSet, coveringMemo = nil, {}
 end
 
 --- True if the session exists and its deadline has not passed (Redis clock).
