@@ -500,9 +500,13 @@ export class Client extends EventEmitter<ClientEvents> {
       // The backend moved the deadline when it ran the beat, at or after this moment: counting
       // from here, the client never believes in a session the backend has already expired.
       const sent = performance.now();
-      const { zxid } = await withDeadline(this.backend.touchSession(this.sessionId, this.seenZxid), Math.max(Math.floor(this.settings.sessionTimeoutMs / 3), 20));
+      // What the client had seen when it sent the beat: the store answered after that, so
+      // it must be at least there. Events seen meanwhile (on the events link, which can run
+      // ahead of this reply) prove nothing about the store having gone back.
+      const seen = this.seenZxid;
+      const { zxid } = await withDeadline(this.backend.touchSession(this.sessionId, seen), Math.max(Math.floor(this.settings.sessionTimeoutMs / 3), 20));
       this.lastContact = sent;
-      if (zxid < this.seenZxid) this.reportRollback(zxid);
+      if (zxid < seen) this.reportRollback(zxid, seen);
       this.saw(zxid);
       if (this.currentState === 'suspended') await this.recover();
     } catch (err) {
@@ -631,8 +635,8 @@ export class Client extends EventEmitter<ClientEvents> {
     return !parent || parent.pzxid > w.zxid ? 'created' : null;
   }
 
-  private reportRollback(serverZxid: number): void {
-    const err = new StoreRolledBackError(this.seenZxid, serverZxid);
+  private reportRollback(serverZxid: number, seenZxid: number): void {
+    const err = new StoreRolledBackError(seenZxid, serverZxid);
     this.settings.logger.error({ err, sessionId: this.sessionId }, 'STORE ROLLED BACK: acknowledged writes were lost by the backend');
     this.notify('rolledBack', err);
   }
