@@ -1,4 +1,4 @@
-import type { CreateMode, Op, OpResult, Stat, WatchEventType } from './types.js';
+import type { CreateMode, Op, OpResult, ReadOp, ReadResult, Stat, WatchEventType } from './types.js';
 import type { CorralError } from './errors.js';
 
 /**
@@ -55,6 +55,11 @@ export interface Backend {
   exists(path: string): Promise<{ stat: Stat | null; zxid: number }>;
   getData(path: string): Promise<{ data: Buffer; stat: Stat; zxid: number }>;
   getChildren(path: string, page?: ChildrenPage): Promise<{ children: string[]; stat: Stat; next?: string; zxid: number }>;
+  /**
+   * Many reads in one round trip, all at one point of the total order (`zxid`): each gets
+   * its value or its own error (NoNodeError for a missing znode), in op order.
+   */
+  multiRead(ops: ReadOp[]): Promise<{ results: ReadResult[]; zxid: number }>;
   /** Resolves once every write acknowledged before the call is visible to this connection. */
   sync(path: string): Promise<{ zxid: number }>;
 

@@ -9,8 +9,8 @@ import { Interests } from './interests.js';
 import type { Logger } from './logger.js';
 import type { OpInput } from './ops.js';
 import { parentOf, validatePath } from './path.js';
-import type { CreateMode, Data, GetChildrenResult, GetDataResult, OpResult, SessionState, Stat, WatchEvent } from './types.js';
-import { checkCreate, checkOp, checkOptions, checkPositiveInt, checkVersion, toBytes } from './validate.js';
+import type { CreateMode, Data, GetChildrenResult, GetDataResult, OpResult, ReadOp, ReadResult, SessionState, Stat, WatchEvent } from './types.js';
+import { checkCreate, checkOp, checkOptions, checkPositiveInt, checkReadOp, checkVersion, toBytes } from './validate.js';
 import { WatchRegistry, type OneShotKind, type Watcher } from './watch-registry.js';
 import { WatchStream } from './watch-stream.js';
 
@@ -235,6 +235,28 @@ export class Client extends EventEmitter<ClientEvents> {
         if (watcher) this.interests.release(path, 'children');
         throw err;
       }
+    });
+  }
+
+  /**
+   * Many reads in one round trip, as ZooKeeper 3.6's `multiRead`: results come in op order,
+   * all read at one point of the total order; each read gets its own value or its own error
+   * (a missing znode gets `{ type: 'error', error: NoNodeError }` in its slot, the others
+   * still succeed). Sets no watches. Like every read, its results come after the watch
+   * events of the changes they reflect.
+   * @example
+   * const [cfg, kids] = await zk.multiRead([op.getData('/app/config'), op.getChildren('/app/workers')]);
+   * if (cfg.type === 'getData') console.log(cfg.data.toString(), kids);
+   */
+  multiRead(ops: readonly ReadOp[]): Promise<ReadResult[]> {
+    return this.call(async () => {
+      if (!Array.isArray(ops)) throw new BadArgumentsError(`Expected multiRead ops to be an array, got ${ops === null ? 'null' : typeof ops}`);
+      const checked = ops.map(checkReadOp);
+      if (checked.length === 0) return [];
+      const r = await this.backend.multiRead(checked);
+      this.saw(r.zxid);
+      await this.flush(r.zxid);
+      return r.results;
     });
   }
 

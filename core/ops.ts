@@ -1,10 +1,12 @@
-import type { CheckOp, CreateMode, Data, DeleteOp, SetDataOp } from './types.js';
+import type { CheckOp, CreateMode, Data, DeleteOp, GetChildrenOp, GetDataOp, SetDataOp } from './types.js';
 
 /**
- * Builders for `multi` ops. Data is encoded and checked when `multi` runs.
+ * Builders for `multi` ops (create, delete, setData, check) and for `multiRead` ops
+ * (getData, getChildren), as ZooKeeper's `Op`. Data is encoded and checked when `multi` runs.
  *
  * @example
  * await zk.multi([op.create('/jobs/a', 'x'), op.delete('/queue/a', 3)]);
+ * const [a, kids] = await zk.multiRead([op.getData('/jobs/a'), op.getChildren('/jobs')]);
  */
 export const op = {
   create(path: string, data?: Data, options: { mode?: CreateMode; ttlMs?: number } = {}) {
@@ -19,7 +21,14 @@ export const op = {
   check(path: string, version = -1): CheckOp {
     return { type: 'check', path, version };
   },
+  getData(path: string): GetDataOp {
+    return { type: 'getData', path };
+  },
+  getChildren(path: string): GetChildrenOp {
+    return { type: 'getChildren', path };
+  },
 };
 
-/** What `multi` accepts: the builders' output (data may still be a string). */
-export type OpInput = ReturnType<(typeof op)[keyof typeof op]>;
+type WriteBuilders = Omit<typeof op, 'getData' | 'getChildren'>;
+/** What `multi` accepts: the write builders' output (data may still be a string). */
+export type OpInput = ReturnType<WriteBuilders[keyof WriteBuilders]>;

@@ -1,3 +1,5 @@
+import type { CorralError } from './errors.js';
+
 /** ZooKeeper's Stat: the metadata every znode carries. Times are the backend clock's ms. */
 export interface Stat {
   /** zxid of the write that created the znode (corral's fencing token). */
@@ -74,6 +76,17 @@ export type OpResult =
   | { type: 'delete'; path: string }
   | { type: 'setData'; path: string; stat: Stat }
   | { type: 'check'; path: string };
+
+export type GetDataOp = { type: 'getData'; path: string };
+export type GetChildrenOp = { type: 'getChildren'; path: string };
+/** One read of a `multiRead` (build with `op.getData(…)` and `op.getChildren(…)`). */
+export type ReadOp = GetDataOp | GetChildrenOp;
+
+/** The result of one read of a `multiRead`: its value, or the error that read alone met. */
+export type ReadResult =
+  | { type: 'getData'; path: string; data: Buffer; stat: Stat }
+  | { type: 'getChildren'; path: string; children: string[]; stat: Stat }
+  | { type: 'error'; path: string; error: CorralError };
 
 export interface GetDataResult { data: Buffer; stat: Stat }
 export interface GetChildrenResult {

@@ -1,6 +1,6 @@
 import { BadArgumentsError, DataTooLargeError } from './errors.js';
 import { validatePath } from './path.js';
-import { CREATE_MODES, isSequentialMode, type CreateMode, type Data, type Op } from './types.js';
+import { CREATE_MODES, isSequentialMode, type CreateMode, type Data, type Op, type ReadOp } from './types.js';
 
 /** Largest version ZooKeeper can hold (int32); also the largest TTL is bounded like ZooKeeper's. */
 const MAX_VERSION = 2 ** 31 - 1;
@@ -94,6 +94,17 @@ export function checkOp(op: unknown, maxDataBytes: number): Op {
     default:
       throw new BadArgumentsError(`Unknown multi op type ${show(o.type)}; expected create, delete, setData or check`);
   }
+}
+
+/** Validates one op of a multiRead (built with `op.getData` / `op.getChildren`). */
+export function checkReadOp(op: unknown): ReadOp {
+  if (typeof op !== 'object' || op === null) throw new BadArgumentsError(`Expected a multiRead op object, got ${kind(op)}`);
+  const o = op as Record<string, unknown>;
+  if (o.type !== 'getData' && o.type !== 'getChildren') {
+    throw new BadArgumentsError(`Unknown multiRead op type ${show(o.type)}; expected getData or getChildren (op.getData(path), op.getChildren(path))`);
+  }
+  validatePath(o.path);
+  return { type: o.type, path: o.path };
 }
 
 function kind(v: unknown): string {

@@ -1,6 +1,6 @@
 import { ConnectionLossError, NoNodeError } from '../errors.js';
 import { eventMatches, type Backend, type BackendEvent, type ChildrenPage, type InterestKind, type MultiReply } from '../backend.js';
-import type { CreateMode, Op, Stat } from '../types.js';
+import type { CreateMode, Op, ReadOp, ReadResult, Stat } from '../types.js';
 import type { MemoryStore } from './store.js';
 import { sortedChildren, statOf } from './znode.js';
 
@@ -124,6 +124,19 @@ export class MemoryBackend implements Backend {
     }
     // `all` may be the node's cached sorted list: never hand that out.
     return { children: all === sortedChildren(n) ? [...all] : all, stat: statOf(n), zxid: this.store.lastZxid };
+  }
+
+  async multiRead(ops: ReadOp[]): Promise<{ results: ReadResult[]; zxid: number }> {
+    this.check();
+    // One synchronous pass over the store: every read sees the same state.
+    const results = ops.map((op): ReadResult => {
+      const n = this.store.get(op.path);
+      if (!n) return { type: 'error', path: op.path, error: new NoNodeError(op.path) };
+      return op.type === 'getData'
+        ? { type: 'getData', path: op.path, data: Buffer.from(n.data), stat: statOf(n) }
+        : { type: 'getChildren', path: op.path, children: [...sortedChildren(n)], stat: statOf(n) };
+    });
+    return { results, zxid: this.store.lastZxid };
   }
 
   async sync(_path: string): Promise<{ zxid: number }> {

@@ -4,7 +4,7 @@ import {
   BadArgumentsError, ConnectionLossError, CorralError, errorFromCode, NoNodeError, SessionExpiredError, SystemError,
 } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { CreateMode, Op, OpResult, Stat } from '../types.js';
+import type { CreateMode, Op, OpResult, ReadOp, ReadResult, Stat } from '../types.js';
 import { eventsFromLog, eventsFromMessage, FRESH, freshStat, opArgs, STAT_FIELDS, statFrom } from './codec.js';
 import type { RedisLinks } from './connection.js';
 import { keySlot, namespaceKeys, type NamespaceKeys } from './keys.js';
@@ -225,6 +225,33 @@ export class RedisBackend implements Backend {
     const children = (r.slice(2 + STAT_FIELDS) as unknown[]).map(String);
     const zxid = Number(r[0]);
     return more ? { children, stat, next: children[children.length - 1], zxid } : { children, stat, zxid };
+  }
+
+  async multiRead(ops: ReadOp[]): Promise<{ results: ReadResult[]; zxid: number }> {
+    const args: Array<string | number> = [ops.length];
+    for (const op of ops) args.push(op.type === 'getData' ? 'd' : 'c', op.path);
+    // The Buffer variant keeps the data binary-safe.
+    const r = (await this.read('multi-read', args, { buffers: true })) as unknown[];
+    const results: ReadResult[] = [];
+    let at = 1;
+    for (const op of ops) {
+      if (r[at] !== 0) {
+        results.push({ type: 'error', path: op.path, error: errorOf(Number(r[at]), op.path) });
+        at += 1;
+      } else if (op.type === 'getData') {
+        results.push({ type: 'getData', path: op.path, data: r[at + 1] as Buffer, stat: statFrom(r, at + 2) });
+        at += 2 + STAT_FIELDS;
+      } else {
+        const stat = statFrom(r, at + 1);
+        const k = Number(r[at + 1 + STAT_FIELDS]);
+        const start = at + 2 + STAT_FIELDS;
+        const children: string[] = new Array(k);
+        for (let j = 0; j < k; j++) children[j] = String(r[start + j]);
+        results.push({ type: 'getChildren', path: op.path, children, stat });
+        at = start + k;
+      }
+    }
+    return { results, zxid: Number(r[0]) };
   }
 
   async sync(_path: string): Promise<{ zxid: number }> {

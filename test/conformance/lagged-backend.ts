@@ -1,6 +1,6 @@
 import type { Backend, BackendEvent, ChildrenPage, InterestKind, MultiReply } from '../../core/backend.js';
 import type { MemoryBackend } from '../../core/index.js';
-import type { CreateMode, Op, Stat } from '../../core/types.js';
+import type { CreateMode, Op, ReadOp, Stat } from '../../core/types.js';
 
 /**
  * The memory backend behind a simulated network, to hold the shared client layer to its
@@ -53,6 +53,7 @@ export class LaggedBackend implements Backend {
   exists(path: string) { return this.fifo(() => this.inner.exists(path)); }
   getData(path: string) { return this.fifo(() => this.inner.getData(path)); }
   getChildren(path: string, page?: ChildrenPage) { return this.fifo(() => this.inner.getChildren(path, page)); }
+  multiRead(ops: ReadOp[]) { return this.fifo(() => this.inner.multiRead(ops)); }
   sync(path: string) { return this.fifo(() => this.inner.sync(path)); }
   setInterest(path: string, kind: InterestKind, on: boolean) { return this.fifo(() => this.inner.setInterest(path, kind, on)); }
   changesSince(zxid: number) { return this.fifo(() => this.inner.changesSince(zxid)); }

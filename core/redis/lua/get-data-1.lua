@@ -8,16 +8,8 @@
 -- @include keys
 
 local zxid = tonumber(redis.call('GET', KEYS[1]) or '0')
-local path = ARGV[2]
-local data, stat
-if redis.call('EXISTS', nodeKey(path)) == 1 then
-  data = redis.call('HGET', nodeKey(path), 'd')
-  stat = statOf(path)
-elseif path == '/' then
-  data, stat = '', rootStatDefault()
-else
-  return { zxid }
-end
+local data, stat = readNode(ARGV[2])
+if data == nil then return { zxid } end
 local reply = { zxid, data }
 for _, x in ipairs(stat) do reply[#reply + 1] = x end
 return reply

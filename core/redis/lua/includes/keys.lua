@@ -36,3 +36,18 @@ end
 local function rootStatDefault()
   return { 0, 0, 0, 0, 0, 0, 0, '', 0, redis.call('ZCARD', childKey('/')) }
 end
+
+--- A znode's data and Stat, from one HGETALL (a fresh znode's hash has 3 fields); nil
+--- when it does not exist.
+local function readNode(path)
+  local h = redis.call('HGETALL', nodeKey(path))
+  if #h == 0 then
+    if path == '/' then return '', rootStatDefault() end
+    return nil
+  end
+  local f = {}
+  for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
+  local cz, ct = tonumber(f.cz), tonumber(f.ct)
+  return f.d, { cz, tonumber(f.mz) or cz, tonumber(f.pz) or cz, ct, tonumber(f.mt) or ct,
+    tonumber(f.v) or 0, tonumber(f.cv) or 0, f.o or '', #f.d, redis.call('ZCARD', childKey(path)) }
+end
