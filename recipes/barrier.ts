@@ -1,6 +1,7 @@
 import { NodeExistsError, NoNodeError, parentOf, type Client } from '../core/index.js';
 import { checkClient, checkRecipePath, checkWait, type WaitOptions } from './internal/args.js';
 import { ensureDir } from './internal/protected.js';
+import { joinWatch } from './internal/shared-watch.js';
 import { isConnectionLoss, untilConnected, waitWake } from './internal/wait.js';
 
 /**
@@ -47,10 +48,13 @@ export class Barrier {
     const wait = checkWait(options, 'Barrier.wait');
     const what = `Barrier ${this.path} wait`;
     for (;;) {
+      const joined: Array<() => void> = [];
       try {
         let gone = false;
         await waitWake(this.zk, wait, what, async (wake) => {
-          const stat = await this.zk.exists(this.path, { watch: () => wake() });
+          const watch = joinWatch(this.zk, this.path, 'data', wake);
+          joined.push(watch.leave);
+          const stat = await this.zk.exists(this.path, { watch: watch.watcher });
           gone = stat === null;
           return gone;
         });
@@ -58,6 +62,8 @@ export class Barrier {
       } catch (err) {
         if (!isConnectionLoss(err)) throw err;
         await untilConnected(this.zk, wait, what);
+      } finally {
+        for (const leave of joined) leave();
       }
     }
   }

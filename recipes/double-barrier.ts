@@ -3,6 +3,7 @@ import { BadArgumentsError, NodeExistsError, NoNodeError, joinPath, type Client 
 import { checkClient, checkCount, checkName, checkOpts, checkRecipePath, checkWait, type Wait, type WaitOptions } from './internal/args.js';
 import { waitChange } from './internal/contend.js';
 import { deleteOwn, ensureDir } from './internal/protected.js';
+import { joinWatch } from './internal/shared-watch.js';
 import { isConnectionLoss, untilConnected, waitWake } from './internal/wait.js';
 
 const READY = '_ready';
@@ -54,16 +55,23 @@ export class DoubleBarrier {
     try {
       for (;;) {
         let open = false;
-        await this.retry(wait, what, () => waitWake(this.zk, wait, what, async (wake) => {
-          if (await this.zk.exists(ready, { watch: () => wake() })) return (open = true);
-          if ((await this.members()).length >= this.memberCount) {
-            await this.zk.create(ready).catch((err) => {
-              if (!(err instanceof NodeExistsError)) throw err;
-            });
-            return (open = true);
-          }
-          return false;
-        }));
+        const joined: Array<() => void> = [];
+        try {
+          await this.retry(wait, what, () => waitWake(this.zk, wait, what, async (wake) => {
+            const watch = joinWatch(this.zk, ready, 'data', wake);
+            joined.push(watch.leave);
+            if (await this.zk.exists(ready, { watch: watch.watcher })) return (open = true);
+            if ((await this.members()).length >= this.memberCount) {
+              await this.zk.create(ready).catch((err) => {
+                if (!(err instanceof NodeExistsError)) throw err;
+              });
+              return (open = true);
+            }
+            return false;
+          }));
+        } finally {
+          for (const leave of joined) leave();
+        }
         if (open) return;
       }
     } catch (err) {

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
   BadArgumentsError, BadVersionError, NoNodeError, joinPath, op,
-  type Client, type Data, type MultiFailure, type Stat, type WatchEvent,
+  type Client, type Data, type MultiFailure, type Stat,
 } from '../core/index.js';
 import { checkClient, checkRecipePath, checkWait, show, type Wait, type WaitOptions } from './internal/args.js';
 import { contend, predecessor } from './internal/contend.js';
 import { deleteOwn, ensureDir } from './internal/protected.js';
+import { joinWatch } from './internal/shared-watch.js';
 import { FOREVER, isConnectionLoss, untilConnected, waitWake } from './internal/wait.js';
 
 /** An item taken from a queue: it has been removed, and nobody else got it. */
@@ -96,27 +97,31 @@ abstract class QueueBase {
         const r = await this.retry(wait, what, () => this.tryTake());
         if (r.item) return r.item;
         let changed = false;
-        let wake: (() => void) | undefined;
-        const onChange = (_ev: WatchEvent): void => {
-          changed = true;
-          wake?.();
-        };
-        await this.retry(wait, what, () => waitWake(this.zk, wait, what, async (w) => {
-          wake = w;
-          if (r.nextDue > 0) {
-            const t = setTimeout(w, Math.max(0, r.nextDue - Date.now()));
-            t.unref?.();
-          }
-          try {
-            await this.zk.getChildren(this.items, { watch: onChange, limit: 1 });
-          } catch (err) {
-            if (!(err instanceof NoNodeError)) throw err;
-            await ensureDir(this.zk, this.items);
-            return true;
-          }
-          // Re-check after arming: an item put in between must not be missed.
-          return changed || (await this.peekNames()).some((n) => this.dueOf(n) <= Date.now());
-        }));
+        const joined: Array<() => void> = [];
+        try {
+          await this.retry(wait, what, () => waitWake(this.zk, wait, what, async (w) => {
+            if (r.nextDue > 0) {
+              const t = setTimeout(w, Math.max(0, r.nextDue - Date.now()));
+              t.unref?.();
+            }
+            const watch = joinWatch(this.zk, this.items, 'children', () => {
+              changed = true;
+              w();
+            });
+            joined.push(watch.leave);
+            try {
+              await this.zk.getChildren(this.items, { watch: watch.watcher, limit: 1 });
+            } catch (err) {
+              if (!(err instanceof NoNodeError)) throw err;
+              await ensureDir(this.zk, this.items);
+              return true;
+            }
+            // Re-check after arming: an item put in between must not be missed.
+            return changed || (await this.peekNames()).some((n) => this.dueOf(n) <= Date.now());
+          }));
+        } finally {
+          for (const leave of joined) leave();
+        }
       }
     } finally {
       await deleteOwn(this.zk, gate.path);

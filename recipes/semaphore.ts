@@ -1,7 +1,8 @@
-import { joinPath, type Client, type Data, type WatchEvent } from '../core/index.js';
+import { joinPath, type Client, type Data } from '../core/index.js';
 import { checkClient, checkCount, checkOpts, checkRecipePath, checkWait, type WaitOptions } from './internal/args.js';
 import { contend, predecessor } from './internal/contend.js';
 import { createProtected, deleteOwn, listContenders } from './internal/protected.js';
+import { joinWatch } from './internal/shared-watch.js';
 import { isConnectionLoss, untilConnected, waitWake } from './internal/wait.js';
 import { Lease } from './lease.js';
 
@@ -42,13 +43,9 @@ export class Semaphore {
     });
     try {
       for (;;) {
+        const joined: Array<() => void> = [];
         try {
           let changed = false;
-          const onChange = (_ev: WatchEvent): void => {
-            changed = true;
-            wake?.();
-          };
-          let wake: (() => void) | undefined;
           let count: number;
           try {
             count = (await listContenders(this.zk, leases, ['lease-'])).length;
@@ -62,14 +59,20 @@ export class Semaphore {
           }
           // Full: as head of the queue, wait for the lease list to change.
           await waitWake(this.zk, wait, what, async (w) => {
-            wake = w;
-            await this.zk.getChildren(leases, { watch: onChange, limit: 1 });
+            const watch = joinWatch(this.zk, leases, 'children', () => {
+              changed = true;
+              w();
+            });
+            joined.push(watch.leave);
+            await this.zk.getChildren(leases, { watch: watch.watcher, limit: 1 });
             // Re-count after arming the watch: a lease returned in between must not be missed.
             return changed || (await listContenders(this.zk, leases, ['lease-'])).length < this.maxLeases;
           });
         } catch (err) {
           if (!isConnectionLoss(err)) throw err;
           await untilConnected(this.zk, wait, what);
+        } finally {
+          for (const leave of joined) leave();
         }
       }
     } finally {

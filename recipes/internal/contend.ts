@@ -1,20 +1,30 @@
-import { AbortedError, joinPath, type Client, type Data, type Stat, type WatchEvent } from '../../core/index.js';
+import { AbortedError, joinPath, type Client, type Data, type Stat } from '../../core/index.js';
 import { LeaseLostError } from '../errors.js';
 import type { Wait } from './args.js';
 import { createProtected, deleteOwn, listContenders, type Contender } from './protected.js';
+import { joinWatch } from './shared-watch.js';
 import { isConnectionLoss, untilConnected, waitWake } from './wait.js';
 
 /**
  * Waits until one of `paths` is gone (or changes: the caller re-reads either way). Only
  * these znodes are watched — never the parent — so a release wakes only the waiter(s)
- * that depend on it: no herd effect.
+ * that depend on it: no herd effect. The watches are shared per client and path
+ * (see shared-watch.ts), so a wait that times out leaves nothing of its own armed.
  */
-export function waitChange(zk: Client, paths: readonly string[], wait: Wait, what: string): Promise<void> {
-  return waitWake(zk, wait, what, async (wake) => {
-    const watcher = (_ev: WatchEvent): void => wake();
-    for (const p of paths) if (!(await zk.exists(p, { watch: watcher }))) return true;
-    return false;
-  });
+export async function waitChange(zk: Client, paths: readonly string[], wait: Wait, what: string): Promise<void> {
+  const joined: Array<() => void> = [];
+  try {
+    await waitWake(zk, wait, what, async (wake) => {
+      for (const p of paths) {
+        const w = joinWatch(zk, p, 'data', wake);
+        joined.push(w.leave);
+        if (!(await zk.exists(p, { watch: w.watcher }))) return true;
+      }
+      return false;
+    });
+  } finally {
+    for (const leave of joined) leave();
+  }
 }
 
 export interface ContendOptions {

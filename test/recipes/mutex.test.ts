@@ -119,6 +119,23 @@ describe.each(BACKENDS)('Mutex on %s', (kind) => {
     expect(await children(a, '/t')).toEqual([]);
   });
 
+  it('timed-out waits leave at most one armed watch on the predecessor, gone once it fires', async () => {
+    const ns = newNamespace();
+    const a = await zk(ns);
+    const b = await zk(ns);
+    const held = await new Mutex(a, '/leftover').acquire();
+    for (let i = 0; i < 10; i++) {
+      await expect(new Mutex(b, '/leftover').acquire({ timeoutMs: 50 })).rejects.toBeInstanceOf(TimeoutError);
+    }
+    expect(await children(a, '/leftover')).toHaveLength(1);
+    // White-box: the client cannot take a one-shot watch back (core has no removeWatch), so
+    // look at what b's client still has armed.
+    const armed = (): string[] => (b as unknown as { registry: { armed(): Array<{ path: string }> } }).registry.armed().map((w) => w.path);
+    expect(armed()).toEqual([held.path]);
+    await held.release();
+    await until(() => armed().length === 0, 2000, 'leftover watch fired');
+  });
+
   it('a create whose reply was lost is found again, not duplicated (protected mode)', async () => {
     const ns = newNamespace();
     const { zk: c, loseNextCreateReply, creates } = await lossyClient(kind, ns);
