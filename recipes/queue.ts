@@ -124,7 +124,7 @@ abstract class QueueBase {
         }
       }
     } finally {
-      await deleteOwn(this.zk, gate.path);
+      await deleteOwn(this.zk, gate.path, wait);
     }
   }
 

@@ -54,7 +54,7 @@ export class Semaphore {
             count = 0;
           }
           if (count < this.maxLeases) {
-            const node = await createProtected(this.zk, leases, 'lease-', this.data);
+            const node = await createProtected(this.zk, leases, 'lease-', this.data, 'ephemeral_sequential', wait);
             return new Lease(this.zk, { path: node.path, token: node.stat.czxid }, () => deleteOwn(this.zk, node.path));
           }
           // Full: as head of the queue, wait for the lease list to change.
@@ -76,7 +76,7 @@ export class Semaphore {
         }
       }
     } finally {
-      await deleteOwn(this.zk, gate.path);
+      await deleteOwn(this.zk, gate.path, wait);
     }
   }
 

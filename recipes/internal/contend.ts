@@ -46,12 +46,13 @@ export interface ContendOptions {
  * The shared core of locks and elections (ZooKeeper's lock recipe): create an
  * ephemeral sequential znode (protected), then until no earlier contender blocks us,
  * watch the one that does. Arrival order decides, so it is fair. On timeout, abort or
- * any error our znode is deleted before the error is thrown: an abandoned attempt leaves
- * nothing behind.
+ * any error our znode is deleted before the error is thrown (or, if the link is down
+ * then, as soon as it is back): an abandoned attempt leaves nothing behind, and a
+ * timeout is kept even while the session is suspended.
  */
 export async function contend(zk: Client, o: ContendOptions): Promise<{ path: string; stat: Stat }> {
   if (o.wait.signal?.aborted) throw new AbortedError(`${o.what}: aborted`, { cause: o.wait.signal.reason });
-  const node = await createProtected(zk, o.dir, o.prefix, o.data);
+  const node = await createProtected(zk, o.dir, o.prefix, o.data, 'ephemeral_sequential', o.wait);
   const name = node.path.slice(node.path.lastIndexOf('/') + 1);
   try {
     for (;;) {
@@ -71,7 +72,8 @@ export async function contend(zk: Client, o: ContendOptions): Promise<{ path: st
       }
     }
   } catch (err) {
-    await deleteOwn(zk, node.path);
+    // Bounded by the wait: while the link is down the delete finishes in the background.
+    await deleteOwn(zk, node.path, o.wait);
     throw err;
   }
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import {
-  ClientClosedError, NoNodeError, SessionExpiredError, ensurePath, joinPath,
+  AbortedError, ClientClosedError, NoNodeError, SessionExpiredError, TimeoutError, ensurePath, joinPath,
   type Client, type CreateMode, type Data, type Stat,
 } from '../../core/index.js';
+import type { Wait } from './args.js';
 import { FOREVER, isConnectionLoss, untilConnected } from './wait.js';
 
 /**
@@ -36,13 +37,14 @@ export function parseContender(name: string): Contender | null {
  * Creates `<dir>/_c_<guid>-<prefix>` (sequential by default), creating `dir` if missing.
  * On ConnectionLossError it waits for the session to come back, then looks for a child
  * carrying its guid that belongs to this session before trying again: the znode is
- * created at most once. It deliberately ignores the caller's timeout and signal: the
- * outcome must be known so that an abandoned attempt can delete what it made. It ends
- * on its own when the session expires (the ephemeral is then gone anyway).
+ * created at most once. If `wait` ends first (timeout, abort) it rejects on time and
+ * leaves the rest to the background: once the session is back, the znode is looked for
+ * and deleted if the create did happen. (If the session expires instead, the ephemeral
+ * is gone anyway.)
  */
 export async function createProtected(
   zk: Client, dir: string, prefix: string, data: Data | undefined,
-  mode: CreateMode = 'ephemeral_sequential',
+  mode: CreateMode = 'ephemeral_sequential', wait: Wait = FOREVER,
 ): Promise<{ path: string; stat: Stat }> {
   const guid = randomUUID();
   const path = joinPath(dir, `${MARK}${guid}-${prefix}`);
@@ -57,12 +59,37 @@ export async function createProtected(
       return await zk.createWithStat(path, data, { mode });
     } catch (err) {
       if (err instanceof NoNodeError && !uncertain) {
-        await ensureDir(zk, dir);
+        await ensureDir(zk, dir, wait);
         continue;
       }
       if (!isConnectionLoss(err)) throw err;
       uncertain = true;
+      try {
+        await untilConnected(zk, wait, 'create');
+      } catch (over) {
+        if (waitOver(over)) void deleteIfCreated(zk, dir, guid);
+        throw over;
+      }
+    }
+  }
+}
+
+/** The caller's wait ended (timeout or abort), as opposed to the session ending. */
+function waitOver(err: unknown): boolean {
+  return err instanceof TimeoutError || err instanceof AbortedError;
+}
+
+/** In the background, after an abandoned create whose outcome is unknown: deletes the znode if it was made. */
+async function deleteIfCreated(zk: Client, dir: string, guid: string): Promise<void> {
+  for (;;) {
+    try {
       await untilConnected(zk, FOREVER, 'create');
+      const found = await findProtected(zk, dir, guid);
+      if (found) await deleteOwn(zk, found.path);
+      return;
+    } catch (err) {
+      // Session expired or client closed: an ephemeral went with it.
+      if (!isConnectionLoss(err)) return;
     }
   }
 }
@@ -86,15 +113,15 @@ async function findProtected(zk: Client, dir: string, guid: string): Promise<{ p
   return { path, stat };
 }
 
-/** Creates `dir` and its ancestors, riding out connection loss. */
-export async function ensureDir(zk: Client, dir: string): Promise<void> {
+/** Creates `dir` and its ancestors, riding out connection loss (until `wait` ends). */
+export async function ensureDir(zk: Client, dir: string, wait: Wait = FOREVER): Promise<void> {
   for (;;) {
     try {
       await ensurePath(zk, dir);
       return;
     } catch (err) {
       if (!isConnectionLoss(err)) throw err;
-      await untilConnected(zk, FOREVER, 'create');
+      await untilConnected(zk, wait, 'create');
     }
   }
 }
@@ -121,8 +148,12 @@ export async function listContenders(zk: Client, dir: string, prefixes: readonly
 /**
  * Deletes a znode this session created, riding out connection loss; gone already,
  * session expired or client closed all count as done (an ephemeral goes with its session).
+ * While the link is down it waits for the session to come back only until `wait` ends
+ * (an attempt that timed out or was aborted passes a wait that is already over): then
+ * it returns and the delete carries on in the background, so an abandoned wait is not
+ * held up for as long as the session timeout by its clean-up.
  */
-export async function deleteOwn(zk: Client, path: string): Promise<void> {
+export async function deleteOwn(zk: Client, path: string, wait: Wait = FOREVER): Promise<void> {
   for (;;) {
     try {
       await zk.delete(path);
@@ -131,8 +162,9 @@ export async function deleteOwn(zk: Client, path: string): Promise<void> {
       if (err instanceof NoNodeError || err instanceof SessionExpiredError || err instanceof ClientClosedError) return;
       if (!isConnectionLoss(err)) throw err;
       try {
-        await untilConnected(zk, FOREVER, 'delete');
-      } catch {
+        await untilConnected(zk, wait, 'delete');
+      } catch (over) {
+        if (waitOver(over)) void deleteOwn(zk, path).catch(() => undefined);
         return;
       }
     }

@@ -119,6 +119,30 @@ describe.each(BACKENDS)('Mutex on %s', (kind) => {
     expect(await children(a, '/t')).toEqual([]);
   });
 
+  it('acquire keeps its timeout while the session is suspended; the abandoned znode goes once the link is back', async () => {
+    const ns = newNamespace();
+    const a = await zk(ns);
+    const b = await faulty(ns, 3000); // suspended far longer than the timeouts below
+    const held = await new Mutex(a, '/sus').acquire();
+    // Cut while waiting: the timeout is kept, not stretched to the session's fate by the clean-up.
+    const t0 = performance.now();
+    const waiting = new Mutex(b, '/sus').acquire({ timeoutMs: 400 }).catch((e: unknown) => e);
+    await until(async () => (await children(a, '/sus')).length === 2, 2000, 'queued');
+    cut(b);
+    expect(await waiting).toBeInstanceOf(TimeoutError);
+    expect(performance.now() - t0).toBeLessThan(400 + 200);
+    // Cut before the attempt: its create cannot be sent, and the timeout still holds.
+    const t1 = performance.now();
+    await expect(new Mutex(b, '/sus').acquire({ timeoutMs: 200 })).rejects.toBeInstanceOf(TimeoutError);
+    expect(performance.now() - t1).toBeLessThan(200 + 200);
+    // b's session lives on, so its first znode is still queued until the link is back.
+    expect(await children(a, '/sus')).toHaveLength(2);
+    await heal(b);
+    await until(async () => (await children(a, '/sus')).length === 1, 3000, 'abandoned znode deleted');
+    expect(['connected', 'reconnected']).toContain(b.state);
+    await held.release();
+  });
+
   it('timed-out waits leave at most one armed watch on the predecessor, gone once it fires', async () => {
     const ns = newNamespace();
     const a = await zk(ns);
