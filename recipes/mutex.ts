@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Client, type Data } from '../core/index.js';
 import { checkClient, checkOpts, checkRecipePath, checkWait, type WaitOptions } from './internal/args.js';
 import { contend, predecessor } from './internal/contend.js';
@@ -6,15 +7,33 @@ import { Lease } from './lease.js';
 
 export interface MutexOptions {
   /**
-   * When true, `acquire()` on this Mutex object while it already holds the lock returns
-   * at once (a count goes up; the znode goes on the last release), like Curator's
-   * InterProcessMutex re-entering on one thread. Default false: a second acquire waits
-   * its turn like any other contender.
+   * When true, the lock is re-entrant within one async call chain, as Curator's
+   * InterProcessMutex is within one thread: inside `withLock(fn)`, any `acquire()` or
+   * `withLock()` of this Mutex made by `fn` — directly or through the functions it awaits —
+   * returns the held lease at once (a count goes up; the znode goes with the last
+   * release). Callers outside that chain, even sharing this Mutex object, wait their turn.
+   * Work that `fn` starts counts as inside the chain. A lease from a bare `acquire()`
+   * opens no chain: hold a re-entrant mutex with `withLock` to re-enter it.
+   * Default false: every acquire waits its turn like any other contender.
+   *
+   * @example
+   * const config = new Mutex(zk, '/locks/config', { reentrant: true });
+   * const save = () => config.withLock(async () => write());     // re-enters when called under the lock
+   * await config.withLock(async () => { await save(); await save(); });
    */
   reentrant?: boolean;
   /** Data stored in the lock znode (e.g. who holds it, for operators). */
   data?: Data;
 }
+
+/** A re-entrant hold: the lease and how many nested holds share it. */
+interface Hold {
+  lease: Lease;
+  count: number;
+}
+
+/** The re-entrant mutexes the current async call chain holds (entered by `withLock`). */
+const chain = new AsyncLocalStorage<ReadonlyMap<Mutex, Hold>>();
 
 /**
  * A distributed mutual-exclusion lock (ZooKeeper's lock recipe, Curator's
@@ -36,7 +55,8 @@ export class Mutex {
   private readonly zk: Client;
   private readonly reentrant: boolean;
   private readonly data: Data | undefined;
-  private held: { lease: Lease; count: number } | null = null;
+  /** Hold counts of this Mutex's re-entrant leases. */
+  private readonly holds = new WeakMap<Lease, Hold>();
 
   constructor(zk: Client, path: string, options?: MutexOptions) {
     this.zk = checkClient(zk, 'Mutex');
@@ -52,35 +72,33 @@ export class Mutex {
    */
   async acquire(options?: WaitOptions): Promise<Lease> {
     const wait = checkWait(options, 'Mutex.acquire');
-    if (this.reentrant && this.held && this.held.lease.held) {
-      const h = this.held;
-      h.count++;
-      return h.lease;
+    const mine = this.reentrant ? chain.getStore()?.get(this) : undefined;
+    if (mine && mine.lease.held) {
+      mine.count++;
+      return mine.lease;
     }
     const node = await contend(this.zk, {
       dir: this.path, prefix: 'lock-', prefixes: ['lock-'], data: this.data, wait,
       what: `Mutex ${this.path} acquire`, blocker: predecessor,
     });
-    const lease: Lease = new Lease(this.zk, { path: node.path, token: node.stat.czxid }, async () => {
-      if (this.held?.lease === lease) this.held = null;
-      await deleteOwn(this.zk, node.path);
-    });
+    const lease: Lease = new Lease(this.zk, { path: node.path, token: node.stat.czxid }, () => deleteOwn(this.zk, node.path));
     if (this.reentrant) {
+      const hold: Hold = { lease, count: 1 };
+      this.holds.set(lease, hold);
       const release = lease.release.bind(lease);
       // Re-entrant: only the last of the nested releases lets go of the znode.
-      lease.release = () => {
-        const h = this.held;
-        if (h && h.lease === lease && --h.count > 0) return Promise.resolve();
-        return release();
-      };
-      this.held = { lease, count: 1 };
+      lease.release = () => (--hold.count > 0 ? Promise.resolve() : release());
     }
     return lease;
   }
 
-  /** Number of nested holds of a re-entrant Mutex (0 when not held). */
+  /**
+   * Number of nested holds of a re-entrant Mutex by the calling async chain (0 outside a
+   * `withLock` of this Mutex, or once its lease is gone).
+   */
   get holdCount(): number {
-    return this.held && this.held.lease.held ? this.held.count : 0;
+    const mine = chain.getStore()?.get(this);
+    return mine && mine.lease.held ? mine.count : 0;
   }
 
   /**
@@ -91,7 +109,11 @@ export class Mutex {
     if (typeof fn !== 'function') throw new TypeError('Expected `fn` to be a function');
     const lease = await this.acquire(options);
     try {
-      return await fn(lease);
+      const hold = this.holds.get(lease);
+      const holds = chain.getStore();
+      // A first hold of a re-entrant mutex opens a chain: what fn awaits may re-enter it.
+      if (!hold || holds?.get(this) === hold) return await fn(lease);
+      return await chain.run(new Map(holds).set(this, hold), () => fn(lease));
     } finally {
       await lease.release();
     }

@@ -193,24 +193,64 @@ describe.each(BACKENDS)('Mutex on %s', (kind) => {
     expect(await c.exists(path)).toBeNull();
   });
 
-  it('re-entrant mutex: nested acquires share one znode, released by the last release', async () => {
+  it('re-entrant mutex: re-entered within the holder\'s call chain, one znode, released by the last release', async () => {
     const ns = newNamespace();
     const c = await zk(ns);
     const m = new Mutex(c, '/re', { reentrant: true });
-    const l1 = await m.acquire();
-    const l2 = await m.acquire({ timeoutMs: 100 });
-    expect(l2.token).toBe(l1.token);
-    expect(m.holdCount).toBe(2);
-    expect(await children(c, '/re')).toHaveLength(1);
-    await l2.release();
-    expect(await children(c, '/re')).toHaveLength(1);
-    await l1.release();
+    const nested = async (outer: Lease): Promise<void> => {
+      const l2 = await m.acquire({ timeoutMs: 100 });
+      expect(l2).toBe(outer);
+      expect(m.holdCount).toBe(2);
+      await m.withLock(async (l3) => {
+        expect(l3.token).toBe(outer.token);
+        expect(m.holdCount).toBe(3);
+      }, { timeoutMs: 100 });
+      expect(await children(c, '/re')).toHaveLength(1);
+      await l2.release();
+      expect(m.holdCount).toBe(1);
+    };
+    await m.withLock(async (l1) => {
+      expect(m.holdCount).toBe(1);
+      await nested(l1);
+      expect(await children(c, '/re')).toHaveLength(1);
+      expect(l1.held).toBe(true);
+    });
+    expect(m.holdCount).toBe(0);
     expect(await children(c, '/re')).toEqual([]);
     // Non-re-entrant: a second acquire on the same object waits its turn.
     const n = new Mutex(c, '/nre');
     const h = await n.acquire();
     await expect(n.acquire({ timeoutMs: 50 })).rejects.toBeInstanceOf(TimeoutError);
     await h.release();
+  });
+
+  it('re-entrant mutex: concurrent callers sharing one Mutex object still exclude each other', async () => {
+    const ns = newNamespace();
+    const c = await zk(ns);
+    const m = new Mutex(c, '/re2', { reentrant: true });
+    let inside = 0;
+    let maxInside = 0;
+    const tokens: number[] = [];
+    const section = async (lease: Lease): Promise<void> => {
+      inside++;
+      maxInside = Math.max(maxInside, inside);
+      tokens.push(lease.token);
+      await sleep(100);
+      inside--;
+    };
+    const first = m.withLock(section);
+    await until(() => inside === 1, 2000, 'first inside');
+    // Another request handler, say, on the same object while the first holds the lock.
+    const second = m.withLock(section, { timeoutMs: 3000 });
+    await Promise.all([first, second]);
+    expect(maxInside).toBe(1);
+    expect(tokens).toHaveLength(2);
+    expect(tokens[1]).toBeGreaterThan(tokens[0]);
+    // A bare acquire holds the lock for its lease, not for a call chain: no re-entry from outside withLock.
+    const held = await m.acquire();
+    await expect(m.acquire({ timeoutMs: 50 })).rejects.toBeInstanceOf(TimeoutError);
+    await held.release();
+    expect(await children(c, '/re2')).toEqual([]);
   });
 
   it('tells the holder: suspended = in doubt, expired = lost; the next holder gets a higher token', async () => {
