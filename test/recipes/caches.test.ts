@@ -63,7 +63,8 @@ describe.each(BACKENDS)('Caches on %s', (kind) => {
     await w.create('/t', '');
     await w.create('/t/keep', 'k');
     await w.create('/t/gone', 'g');
-    const c = await faulty(ns, 400);
+    // Long enough for a Redis link to come back (ioredis retries) well before it expires.
+    const c = await faulty(ns, 1000);
     const cache = new TreeCache(c, '/t');
     await cache.start();
     cut(c);
