@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
-  BadArgumentsError, NodeExistsError, NoNodeError, NotEmptyError, op, SessionExpiredError,
-  type Client, type OpInput, type WatchEvent, type WatchStream,
+  BadArgumentsError, isRetryable, NodeExistsError, NoNodeError, NotEmptyError, op, SessionExpiredError,
+  type Client, type OpInput, type ReadResult, type WatchEvent, type WatchStream,
 } from '../core/index.js';
 import { electMaster } from './election.js';
 import {
@@ -13,8 +13,10 @@ import { clientFactory, Kick, sleep, type ClientFactory, type ConnectionOptions 
 import { decodeTask, encode, toTaskError, type StatusRecord, type TaskRecord } from './task.js';
 import { ensureFolders, listAll, multiGroups, statusOp } from './tree.js';
 
-/** Task records read at once (see load()). */
-const LOAD_CONCURRENCY = 128;
+/** Task records per multiRead (see load()). */
+const LOAD_BATCH = 256;
+/** multiReads of task records in flight at once (see load()). */
+const LOADS_IN_FLIGHT = 2;
 
 export interface MasterOptions extends ConnectionOptions {
   /** This master's id (the data of `/master` while it leads). Default `<host>-<pid>-<random>`. */
@@ -91,7 +93,10 @@ export class Master extends EventEmitter<MasterEvents> {
   /** Loaded since the last round, merged into `order` at the next one. */
   private fresh: Queued[] = [];
   private reclaiming = new Set<string>();
+  /** Tasks whose records are still to be read, from `toLoadHead` on (a queue without shift()'s O(n)). */
   private toLoad: Queued[] = [];
+  private toLoadHead = 0;
+  private loadPlanned = false;
   private loading = 0;
   private loadWaiters: Array<() => void> = [];
   private seenAssign = 0;
@@ -228,6 +233,7 @@ export class Master extends EventEmitter<MasterEvents> {
     this.fresh = [];
     // Every queued task's record is read before the first round, so priorities hold from the start.
     this.toLoad = [];
+    this.toLoadHead = 0;
     for (const t of await listAll(zk, TASKS)) this.load(zk, t);
     await this.loadsDone();
     for (const w of dirs.keys()) if (!workers.has(w)) void this.reclaim(zk, w);
@@ -304,58 +310,96 @@ export class Master extends EventEmitter<MasterEvents> {
 
   /**
    * Queues a read of a task's record (the master needs its priority, labels and delay).
-   * Reads run at most LOAD_CONCURRENCY at a time: a client completes calls in the order
-   * they were issued, so 20 000 reads issued at once would hold up every assignment
-   * behind them.
+   * Records are read LOAD_BATCH to a multiRead, at most LOADS_IN_FLIGHT at a time: a
+   * client completes calls in the order they were issued, so 20 000 reads issued at once
+   * would hold up every assignment behind them. The reads of one I/O phase's events (a
+   * submit of 500 tasks is one event message) go out together.
    */
   private load(zk: Client, t: string): void {
     const entry: Queued = { id: t, taking: 0 };
     this.queued.set(t, entry);
     this.toLoad.push(entry);
-    this.pumpLoads(zk);
+    this.planLoads(zk);
+  }
+
+  private planLoads(zk: Client): void {
+    if (this.loadPlanned) return;
+    this.loadPlanned = true;
+    setImmediate(() => {
+      this.loadPlanned = false;
+      this.pumpLoads(zk);
+    });
   }
 
   private pumpLoads(zk: Client): void {
-    while (this.loading < LOAD_CONCURRENCY && this.toLoad.length > 0) {
-      const entry = this.toLoad.shift()!;
-      if (this.queued.get(entry.id) !== entry) continue;
+    while (this.loading < LOADS_IN_FLIGHT && this.toLoadHead < this.toLoad.length) {
+      const batch: Queued[] = [];
+      while (batch.length < LOAD_BATCH && this.toLoadHead < this.toLoad.length) {
+        const entry = this.toLoad[this.toLoadHead++];
+        if (this.queued.get(entry.id) === entry) batch.push(entry);
+      }
+      if (this.toLoadHead === this.toLoad.length) {
+        this.toLoad = [];
+        this.toLoadHead = 0;
+      }
+      if (batch.length === 0) break;
       this.loading++;
-      void this.read(zk, entry).finally(() => {
+      void this.read(zk, batch).finally(() => {
         this.loading--;
         this.pumpLoads(zk);
-        if (this.loading === 0 && this.toLoad.length === 0) {
-          const w = this.loadWaiters;
-          this.loadWaiters = [];
-          w.forEach((f) => f());
-        }
       });
+    }
+    if (this.loading === 0 && this.toLoadHead === this.toLoad.length) {
+      const w = this.loadWaiters;
+      this.loadWaiters = [];
+      w.forEach((f) => f());
     }
   }
 
   /** Resolves once every queued read is done. */
   private loadsDone(): Promise<void> {
-    if (this.loading === 0 && this.toLoad.length === 0) return Promise.resolve();
+    if (this.loading === 0 && this.toLoadHead === this.toLoad.length) return Promise.resolve();
     return new Promise((resolve) => this.loadWaiters.push(resolve));
   }
 
-  private async read(zk: Client, entry: Queued): Promise<void> {
-    const t = entry.id;
+  private async read(zk: Client, batch: Queued[]): Promise<void> {
+    let results: ReadResult[];
     try {
-      const { data } = await zk.getData(taskPath(t));
+      results = await zk.multiRead(batch.map((entry) => op.getData(taskPath(entry.id))));
+    } catch (err) {
+      if (isRetryable(err)) {
+        // The link dropped: read them again once it is back (they are still queued in the tree).
+        void zk.whenConnected().then(() => {
+          for (const entry of batch) if (this.queued.get(entry.id) === entry) this.toLoad.push(entry);
+          this.planLoads(zk);
+        }, () => undefined);
+        return;
+      }
+      for (const entry of batch) if (this.queued.get(entry.id) === entry) this.queued.delete(entry.id);
+      this.emitUnlessSession(err);
+      return;
+    }
+    const malformed: Promise<void>[] = [];
+    results.forEach((r, i) => {
+      const entry = batch[i];
+      const t = entry.id;
+      if (r.type !== 'getData') {
+        if (this.queued.get(t) === entry) this.queued.delete(t);
+        if (r.type === 'error' && !(r.error instanceof NoNodeError)) this.emitUnlessSession(r.error);
+        return;
+      }
       if (this.queued.get(t) !== entry) return;
-      entry.data = data;
+      entry.data = r.data;
       try {
-        entry.rec = decodeTask(data);
+        entry.rec = decodeTask(r.data);
       } catch (err) {
-        await this.failMalformed(zk, t, err);
+        malformed.push(this.failMalformed(zk, t, err));
         return;
       }
       this.fresh.push(entry);
-      this.kick.kick();
-    } catch (err) {
-      if (this.queued.get(t) === entry) this.queued.delete(t);
-      if (!(err instanceof NoNodeError)) this.emitUnlessSession(err);
-    }
+    });
+    this.kick.kick();
+    await Promise.all(malformed);
   }
 
   // ---- assignment ------------------------------------------------------------------------

@@ -2,14 +2,17 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
-  AbortedError, BadArgumentsError, BadVersionError, isRetryable, NoNodeError, op,
-  SessionExpiredError, TimeoutError, type Client, type OpInput, type WatchEvent, type WatchStream,
+  AbortedError, BadArgumentsError, BadVersionError, isRetryable, NoNodeError, op, SessionExpiredError, TimeoutError,
+  type Client, type CorralError, type OpInput, type ReadResult, type WatchEvent, type WatchStream,
 } from '../core/index.js';
 import { backoffDelay, int, labels as checkLabels } from './options.js';
 import { assignDir, assignPath, CANCEL, cancelPath, leaf, taskPath, workerPath } from './paths.js';
 import { clientFactory, sleep, type ClientFactory, type ConnectionOptions } from './session.js';
 import { decodeTask, encode, toTaskError, type FinalState, type StatusRecord, type TaskRecord } from './task.js';
 import { ensureFolders, listAll, multiGroups, statusOp } from './tree.js';
+
+/** Assignments read per multiRead. */
+const FETCH_BATCH = 256;
 
 /** What a handler gets besides the payload. */
 export interface TaskContext {
@@ -100,6 +103,8 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
   private readonly jobs = new Map<string, Job>();
   private readonly waiting: Job[] = [];
   private readonly cancels = new Set<string>();
+  /** Assignments to read with the next multiRead (see fetch()). */
+  private toFetch: Job[] = [];
   private running = 0;
   private zk: Client | null = null;
   private currentId = '';
@@ -267,28 +272,64 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
       settled: false, started: false, progressChain: Promise.resolve(),
     };
     this.jobs.set(task, job);
-    void (async () => {
-      try {
-        const { data, stat } = await zk.getData(assignPath(id, task));
-        job.version = stat.version;
-        try {
-          job.record = decodeTask(data);
-        } catch (err) {
-          // Unrunnable: fail it now rather than loop on it.
-          job.record = { payload: null, opts: { attempts: 1 } as TaskRecord['opts'], attempts: 0, stalls: 0, notBefore: 0, submittedAt: 0 };
-          this.settle(job, 'failed', undefined, err);
-          return;
-        }
-        if (this.cancels.has(task)) return this.cancel(job);
-        this.waiting.push(job);
-        this.pump();
-      } catch (err) {
-        // NoNode: moved away before we read it. Anything else: the session is going.
-        this.jobs.delete(task);
-        if (!(err instanceof NoNodeError) && !(err instanceof SessionExpiredError)) this.emit('error', err as Error);
-        this.checkIdle();
+    this.toFetch.push(job);
+    if (this.toFetch.length > 1) return;
+    // setImmediate, not a microtask: the assignments of one I/O phase (one assignment multi
+    // is one event message) are read with one multiRead.
+    setImmediate(() => {
+      const jobs = this.toFetch;
+      this.toFetch = [];
+      for (let i = 0; i < jobs.length; i += FETCH_BATCH) void this.read(zk, id, jobs.slice(i, i + FETCH_BATCH));
+    });
+  }
+
+  /** Reads a batch of assignments and queues each task to run. */
+  private async read(zk: Client, id: string, jobs: Job[]): Promise<void> {
+    let results: ReadResult[];
+    try {
+      results = await zk.multiRead(jobs.map((job) => op.getData(assignPath(id, job.id))));
+    } catch (err) {
+      if (isRetryable(err) && !(err instanceof SessionExpiredError)) {
+        // The link dropped: read them again once it is back (they are still assigned to us).
+        void zk.whenConnected().then(() => {
+          for (const job of jobs) {
+            if (this.jobs.get(job.id) !== job) continue;
+            this.jobs.delete(job.id);
+            if (!job.settled) this.fetch(zk, id, job.id);
+          }
+          this.checkIdle();
+        }, () => undefined);
+        return;
       }
-    })();
+      results = jobs.map((job) => ({ type: 'error', path: assignPath(id, job.id), error: err as CorralError }));
+    }
+    results.forEach((r, i) => {
+      const job = jobs[i];
+      if (this.jobs.get(job.id) !== job) return; // abandoned with its session meanwhile
+      if (r.type !== 'getData') {
+        // NoNode: moved away before we read it. Anything else: the session is going.
+        this.jobs.delete(job.id);
+        const err = r.type === 'error' ? r.error : new Error(`unexpected ${r.type} result`);
+        if (!(err instanceof NoNodeError) && !(err instanceof SessionExpiredError)) this.emit('error', err);
+        return;
+      }
+      job.version = r.stat.version;
+      try {
+        job.record = decodeTask(r.data);
+      } catch (err) {
+        // Unrunnable: fail it now rather than loop on it.
+        job.record = { payload: null, opts: { attempts: 1 } as TaskRecord['opts'], attempts: 0, stalls: 0, notBefore: 0, submittedAt: 0 };
+        this.settle(job, 'failed', undefined, err);
+        return;
+      }
+      if (this.cancels.has(job.id)) {
+        this.cancel(job);
+        return;
+      }
+      this.waiting.push(job);
+    });
+    this.pump();
+    this.checkIdle();
   }
 
   private pump(): void {
@@ -413,6 +454,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
       }
     }
     this.jobs.clear();
+    this.toFetch = [];
     this.waiting.length = 0;
     this.pending = [];
     this.checkIdle();
