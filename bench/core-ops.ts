@@ -51,7 +51,13 @@ export interface CoreOpsResult {
 }
 
 class CorralSession implements OpsSession {
-  constructor(private readonly zk: Client) {}
+  constructor(private readonly zk: Client) {
+    // A session that goes suspended or expires under a benchmark's load is a finding: say when.
+    const t0 = performance.now();
+    zk.on('state', (s) => {
+      if (s !== 'closed') console.log(`!! corral session ${zk.sessionId}: ${s} ${((performance.now() - t0) / 1000).toFixed(1)} s after it opened`);
+    });
+  }
   createSequential(prefix: string, data: Buffer) { return this.zk.create(prefix, data, { mode: 'persistent_sequential' }); }
   setData(path: string, data: Buffer) { return this.zk.setData(path, data); }
   getData(path: string) { return this.zk.getData(path); }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { track } from '../../test/faults/cleanup.js';
 import { freePort, waitForPort } from '../lib/ports.js';
 
 /** Debian's zookeeper package: the jar's manifest carries the rest of the classpath. */
@@ -66,7 +67,18 @@ export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<Zo
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-4000); });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Killed with the bench even if it crashes or is interrupted before stop().
+  const untrack = track(() => {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    untrack();
+    resolve();
+  }));
   try {
     await Promise.race([
       waitForRuok(port, 30_000),
@@ -97,8 +109,14 @@ async function waitForRuok(port: number, timeoutMs: number): Promise<void> {
     const answer = await new Promise<string>((resolve) => {
       const s = connect(port, '127.0.0.1', () => s.write('ruok'));
       let got = '';
+      // A server still starting can accept the connection and never answer: give up on
+      // this probe (and try again) rather than wait for ever.
+      const t = setTimeout(() => s.destroy(), 1000);
       s.on('data', (b) => (got += b.toString()));
-      s.on('close', () => resolve(got));
+      s.on('close', () => {
+        clearTimeout(t);
+        resolve(got);
+      });
       s.on('error', () => resolve(''));
     });
     if (answer === 'imok') return;
