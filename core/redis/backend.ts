@@ -5,7 +5,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CreateMode, Op, OpResult, ReadOp, ReadResult, Stat } from '../types.js';
-import { eventsFromLog, eventsFromMessage, FRESH, freshStat, opArgs, STAT_FIELDS, statFrom } from './codec.js';
+import { eventsFromLog, eventsFromMessage, FRESH, freshStat, packOps, STAT_FIELDS, statFrom } from './codec.js';
 import type { RedisLinks } from './connection.js';
 import { keySlot, namespaceKeys, type NamespaceKeys } from './keys.js';
 import { loadScripts, type ScriptName } from './scripts.js';
@@ -175,7 +175,7 @@ export class RedisBackend implements Backend {
   }
 
   async multi(sessionId: string, ops: Op[]): Promise<MultiReply> {
-    const r = (await this.write('multi', sessionId, ...opArgs(ops))) as unknown[];
+    const r = (await this.write('multi', sessionId, ops.length, packOps(ops))) as unknown[];
     const code = Number(r[0]);
     if (code !== 0) return { ok: false, failedIndex: Number(r[1]), error: errorOf(code, String(r[2])) };
     const zxid = Number(r[1]);

@@ -1,5 +1,5 @@
 import type { BackendEvent } from '../backend.js';
-import { isEphemeralMode, type CreateOp, type Op, type Stat, type WatchEventType } from '../types.js';
+import { CREATE_MODES, isEphemeralMode, type CreateOp, type Op, type Stat, type WatchEventType } from '../types.js';
 
 /** Reply fields of one Stat, as the scripts return them (see includes/keys.lua `statOf`). */
 export const STAT_FIELDS = 10;
@@ -62,23 +62,38 @@ export function eventsFromLog(zxid: number, lines: string): BackendEvent[] {
 
 const OP_CODE = { create: 'c', delete: 'd', setData: 's', check: 'k' } as const;
 
-/** ARGV of the multi script for `ops` (5 per op: type, path, data, mode, number). */
-export function opArgs(ops: readonly Op[]): Array<string | number | Buffer> {
-  const args: Array<string | number | Buffer> = [ops.length];
-  for (const op of ops) {
-    switch (op.type) {
-      case 'create':
-        args.push(OP_CODE.create, op.path, bytes(op.data), op.mode, op.ttlMs ?? 0);
-        break;
-      case 'setData':
-        args.push(OP_CODE.setData, op.path, bytes(op.data), '', op.version);
-        break;
-      default:
-        args.push(OP_CODE[op.type], op.path, '', '', op.version);
-    }
+/**
+ * The ops of a multi as the multi script's one packed argument: per op, as Lua's struct
+ * format '>c1BdIc0Ic0', the type code, the create mode (its index in CREATE_MODES), a
+ * number (ttl ms for create, expected version for the others), the path and the data.
+ * One argument instead of five per op: for a multi of 128 ops, formatting and parsing
+ * 640 arguments cost ioredis and Redis more than the ops themselves.
+ */
+export function packOps(ops: readonly Op[]): Buffer {
+  let size = 0;
+  const paths: Buffer[] = new Array(ops.length);
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    paths[i] = Buffer.from(op.path, 'utf8');
+    size += 18 + paths[i].length + (op.type === 'create' || op.type === 'setData' ? op.data.byteLength : 0);
   }
-  return args;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    out[at] = OP_CODE[op.type].charCodeAt(0);
+    out[at + 1] = op.type === 'create' ? CREATE_MODES.indexOf(op.mode) : 0;
+    out.writeDoubleBE(op.type === 'create' ? op.ttlMs ?? 0 : op.version, at + 2);
+    out.writeUInt32BE(paths[i].length, at + 10);
+    at += 14 + paths[i].copy(out, at + 14);
+    const data = op.type === 'create' || op.type === 'setData' ? bytes(op.data) : EMPTY;
+    out.writeUInt32BE(data.length, at);
+    at += 4 + data.copy(out, at + 4);
+  }
+  return out;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** A Buffer view of the bytes, without copying. */
 export function bytes(data: Uint8Array): Buffer {

@@ -10,9 +10,12 @@
   one ZADD), and reads nothing back.
 
   KEYS: the write keys of tree.lua (zxid, sessions, timeouts, ttl, log, recursive, sessionSeq)
-  ARGV[1] prefix, ARGV[2] session id, ARGV[3] number of ops n, then 5 per op:
-    type (c create, d delete, s setData, k check), path, data, mode, number
-    (number = ttl ms for create, expected version for the others; -1 = any version)
+  ARGV[1] prefix, ARGV[2] session id, ARGV[3] number of ops n, ARGV[4] the ops, packed
+    one after the other as struct '>c1BdIc0Ic0' (core/redis/codec.ts packOps): type
+    (c create, d delete, s setData, k check), mode (index in CREATE_MODES), number (ttl
+    ms for create, expected version for the others; -1 = any version), path, data.
+    (One argument instead of five per op: each argument costs the client and Redis more
+    than unpacking it here.)
   Returns:
     {0, zxid, now, results...}  results per op: create -> path + its Stat, setData -> its
                            Stat, delete/check -> nothing; a Stat is 10 fields (cz mz pz ct
@@ -27,6 +30,19 @@
 
 local sid = ARGV[2]
 local n = tonumber(ARGV[3])
+
+-- Create modes by their code: their index in CREATE_MODES (core/types.ts).
+local MODES = { [0] = 'persistent', 'ephemeral', 'persistent_sequential', 'ephemeral_sequential', 'container',
+  'persistent_with_ttl' }
+local opType, opMode, opNum, opPath, opData = {}, {}, {}, {}, {}
+do
+  local packed, at = ARGV[4], 1
+  for i = 1, n do
+    local t, mode
+    t, mode, opNum[i], opPath[i], opData[i], at = struct.unpack('>c1BdIc0Ic0', packed, at)
+    opType[i], opMode[i] = t, MODES[mode]
+  end
+end
 
 -- The caller's session first: a session past its deadline cannot write, even before a
 -- reaper tick (touch-session, reap) has removed it and its ephemerals.
@@ -58,7 +74,7 @@ end
 -- allocation, through Lua's garbage collector, is what a script pays most for).
 -- Otherwise a table: its stat fields (those of an existing znode read when first needed,
 -- see full()), `nc0` its child count before the multi (read when needed) and `dnc` the
--- change since, `data` the ARGV index of its latest data and `dl` that data's length;
+-- change since, `data` the index of the op with its latest data and `dl` that data's length;
 -- `created`, `dataSet` and `kids` say what the write pass must write.
 -- `before`: whether each touched znode existed before the multi (and its owner and mode).
 local view, before, touched = {}, {}, {}
@@ -68,11 +84,10 @@ local parentOfOp = {}
 
 --- The table entry of a znode op i created (see `view`).
 local function promote(p, i)
-  local b = 3 + (i - 1) * 5
-  local mode = ARGV[b + 4]
+  local mode = opMode[i]
   local v = { exists = true, full = true, path = p, parent = parentOfOp[i], created = true, v = 0, cv = 0,
-              o = isEphemeral(mode) and sid or '', m = mode, t = ARGV[b + 5], cz = ZXID_S, mz = ZXID_S, pz = ZXID_S,
-              ct = NOW_S, mt = NOW_S, data = b + 3, dl = #ARGV[b + 3], nc0 = 0, dnc = 0 }
+              o = isEphemeral(mode) and sid or '', m = mode, t = opNum[i], cz = ZXID_S, mz = ZXID_S, pz = ZXID_S,
+              ct = NOW_S, mt = NOW_S, data = i, dl = #opData[i], nc0 = 0, dnc = 0 }
   view[p] = v
   return v
 end
@@ -151,9 +166,7 @@ end
 local actual, snapshots = {}, {}
 local events, containers, isContainer = {}, {}, {}
 for i = 1, n do
-  local b = 3 + (i - 1) * 5
-  -- `num` stays a string: the TTL (create) or the expected version ('-1' = any).
-  local t, path, mode, num = ARGV[b + 1], ARGV[b + 2], ARGV[b + 4], ARGV[b + 5]
+  local t, path, mode, num = opType[i], opPath[i], opMode[i], opNum[i]
   if t == 'c' then
     if path == '/' then return { E_NODEEXISTS, i - 1, '/' } end
     local pp = parentOf(path)
@@ -181,7 +194,7 @@ for i = 1, n do
     if path == '/' then return { E_BADARGUMENTS, i - 1, '/' } end
     local node = look(path)
     if not node.exists then return { E_NONODE, i - 1, path } end
-    if num ~= '-1' and tonumber(num) ~= node.v then return { E_BADVERSION, i - 1, path } end
+    if num ~= -1 and num ~= node.v then return { E_BADVERSION, i - 1, path } end
     if numChildren(node) > 0 then return { E_NOTEMPTY, i - 1, path } end
     view[path] = ABSENT
     local pp = parentOf(path)
@@ -198,12 +211,12 @@ for i = 1, n do
   else -- setData, check
     local node = look(path)
     if not node.exists then return { E_NONODE, i - 1, path } end
-    if num ~= '-1' and tonumber(num) ~= node.v then return { E_BADVERSION, i - 1, path } end
+    if num ~= -1 and num ~= node.v then return { E_BADVERSION, i - 1, path } end
     if t == 's' then
       full(node)
       node.v = node.v + 1
       node.mz, node.mt = ZXID_S, NOW_S
-      node.data, node.dl, node.dataSet = b + 3, #ARGV[b + 3], true
+      node.data, node.dl, node.dataSet = i, #opData[i], true
       snapshots[i] = statAt(node)
       addEvent(events, 'm', path, '')
     end
@@ -225,8 +238,8 @@ for i = 1, n do
       finals[i] = v.exists and statAt(v) or FRESH
     end
   elseif snapshots[i] then
-    local v = view[ARGV[3 + (i - 1) * 5 + 2]]
-    if type(v) == 'number' then v = promote(ARGV[3 + (i - 1) * 5 + 2], v) end
+    local v = view[opPath[i]]
+    if type(v) == 'number' then v = promote(opPath[i], v) end
     finals[i] = v.exists and statAt(v) or snapshots[i]
   end
 end
@@ -253,19 +266,18 @@ for _, p in ipairs(touched) do
   local key = nodeKey(p)
   if type(v) == 'number' then
     -- Created by op v and untouched since: the usual create.
-    local b = 3 + (v - 1) * 5
-    local mode = ARGV[b + 4]
+    local mode, data = opMode[v], opData[v]
     if was.exists then redis.call('DEL', key) end
     if mode == 'persistent' or mode == 'persistent_sequential' then
-      redis.call('HSET', key, 'd', ARGV[b + 3], 'cz', ZXID_S, 'ct', NOW_S)
+      redis.call('HSET', key, 'd', data, 'cz', ZXID_S, 'ct', NOW_S)
     elseif isEphemeral(mode) then
-      redis.call('HSET', key, 'd', ARGV[b + 3], 'cz', ZXID_S, 'ct', NOW_S, 'o', sid)
+      redis.call('HSET', key, 'd', data, 'cz', ZXID_S, 'ct', NOW_S, 'o', sid)
       redis.call('SADD', ephKey(sid), p)
     elseif mode == TTL_MODE then
-      redis.call('HSET', key, 'd', ARGV[b + 3], 'cz', ZXID_S, 'ct', NOW_S, 'm', mode, 't', ARGV[b + 5])
-      redis.call('ZADD', K_TTL, NOW + tonumber(ARGV[b + 5]), p)
+      redis.call('HSET', key, 'd', data, 'cz', ZXID_S, 'ct', NOW_S, 'm', mode, 't', text(opNum[v]))
+      redis.call('ZADD', K_TTL, NOW + opNum[v], p)
     else
-      redis.call('HSET', key, 'd', ARGV[b + 3], 'cz', ZXID_S, 'ct', NOW_S, 'm', mode)
+      redis.call('HSET', key, 'd', data, 'cz', ZXID_S, 'ct', NOW_S, 'm', mode)
     end
     if was.exists and was.o ~= '' then redis.call('SREM', ephKey(was.o), p) end
     if was.exists and was.m == TTL_MODE and mode ~= TTL_MODE then redis.call('ZREM', K_TTL, p) end
@@ -278,18 +290,18 @@ for _, p in ipairs(touched) do
     -- Only what differs from the defaults (keys.lua): a new znode's mzxid and pzxid are
     -- its czxid, its mtime its ctime, even when this multi also set its data or children.
     if was.exists then redis.call('DEL', key) end
-    local fields = { 'd', ARGV[v.data], 'cz', v.cz, 'ct', v.ct }
+    local fields = { 'd', opData[v.data], 'cz', v.cz, 'ct', v.ct }
     if v.m == 'container' or v.m == TTL_MODE then fields[#fields + 1] = 'm'; fields[#fields + 1] = v.m end
     if v.o ~= '' then fields[#fields + 1] = 'o'; fields[#fields + 1] = v.o end
-    if v.m == TTL_MODE then fields[#fields + 1] = 't'; fields[#fields + 1] = v.t end
+    if v.m == TTL_MODE then fields[#fields + 1] = 't'; fields[#fields + 1] = text(v.t) end
     if v.v > 0 then fields[#fields + 1] = 'v'; fields[#fields + 1] = text(v.v) end
     if v.cv > 0 then fields[#fields + 1] = 'cv'; fields[#fields + 1] = text(v.cv) end
     redis.call('HSET', key, unpack(fields))
   elseif v.exists then
     if v.dataSet and v.kids then
-      redis.call('HSET', key, 'd', ARGV[v.data], 'mz', v.mz, 'mt', v.mt, 'v', text(v.v), 'cv', text(v.cv), 'pz', v.pz)
+      redis.call('HSET', key, 'd', opData[v.data], 'mz', v.mz, 'mt', v.mt, 'v', text(v.v), 'cv', text(v.cv), 'pz', v.pz)
     elseif v.dataSet then
-      redis.call('HSET', key, 'd', ARGV[v.data], 'mz', v.mz, 'mt', v.mt, 'v', text(v.v))
+      redis.call('HSET', key, 'd', opData[v.data], 'mz', v.mz, 'mt', v.mt, 'v', text(v.v))
     elseif v.kids then
       redis.call('HSET', key, 'cv', text(v.cv), 'pz', v.pz)
     end
@@ -346,7 +358,7 @@ for i = 1, n do
     if p then
       reply[#reply + 1] = p
       if cascaded[p] then stat = FRESH end
-    elseif cascaded[ARGV[3 + (i - 1) * 5 + 2]] then
+    elseif cascaded[opPath[i]] then
       stat = snapshots[i]
     end
     if stat == FRESH then reply[#reply + 1] = FRESH
