@@ -24,8 +24,13 @@ const RECENT = 4096;
 export class WatchRegistry {
   private readonly data = new Map<string, Map<Watcher, Armed>>();
   private readonly child = new Map<string, Map<Watcher, Armed>>();
-  /** Recent events, each with the watchers it fired (so a re-arming cannot fire one twice). */
-  private readonly recent: Array<{ ev: BackendEvent; fired: Set<Watcher> }> = [];
+  /**
+   * The last RECENT events, each with the watchers it fired (so a re-arming cannot fire one
+   * twice): a ring, event number k (counted from 0) in slot k % RECENT. `fired` is null
+   * until the event fires a watcher, so events nobody watches one-shot cost no set.
+   */
+  private readonly recentEvents: BackendEvent[] = new Array(RECENT);
+  private readonly recentFired: Array<Set<Watcher> | null> = new Array(RECENT);
   private received = 0;
 
   /** Count of events received so far; take it before the read that arms a watch. */
@@ -35,13 +40,17 @@ export class WatchRegistry {
 
   /** Records a received event and returns the watchers it fires (each once), removing them. */
   trigger(ev: BackendEvent): { fired: Watcher[]; released: Array<[string, OneShotKind]> } {
-    const fired = new Set<Watcher>();
-    this.recent.push({ ev, fired });
-    if (this.recent.length > RECENT) this.recent.shift();
+    const slot = this.received % RECENT;
+    this.recentEvents[slot] = ev;
+    this.recentFired[slot] = null;
     this.received++;
+    if (this.data.size === 0 && this.child.size === 0) return NOTHING;
+    const fired = new Set<Watcher>();
     const released: Array<[string, OneShotKind]> = [];
     if (ev.type !== 'childrenChanged') this.take(this.data, ev, fired, released, 'data');
     if (ev.type === 'childrenChanged' || ev.type === 'deleted') this.take(this.child, ev, fired, released, 'child');
+    if (fired.size === 0) return NOTHING;
+    this.recentFired[slot] = fired;
     return { fired: [...fired], released };
   }
 
@@ -53,18 +62,18 @@ export class WatchRegistry {
    */
   add(kind: OneShotKind, path: string, watcher: Watcher, zxid: number, mark: number, existed = true): { added: boolean; firedBy?: WatchEvent } {
     const map = kind === 'data' ? this.data : this.child;
-    const missed = this.received - mark;
-    const from = this.recent.length - missed;
-    if (from < 0) {
+    if (this.received - mark > RECENT) {
       // More events arrived during the read than we keep: fire rather than risk a silent loss.
       return { added: true, firedBy: { type: kind === 'data' ? 'dataChanged' : 'childrenChanged', path, zxid, resync: true } };
     }
-    for (let i = from; i < this.recent.length; i++) {
-      const { ev, fired } = this.recent[i];
+    for (let k = mark; k < this.received; k++) {
+      const slot = k % RECENT;
+      const ev = this.recentEvents[slot];
       if (ev.zxid > zxid && ev.path === path && firesKind(ev, kind)) {
         // Already called with this very event (as the path's other kind of watch): that was its one firing.
-        if (fired.has(watcher)) return { added: false };
-        fired.add(watcher);
+        const fired = this.recentFired[slot];
+        if (fired?.has(watcher)) return { added: false };
+        if (fired) fired.add(watcher); else this.recentFired[slot] = new Set([watcher]);
         return { added: true, firedBy: ev };
       }
     }
@@ -123,6 +132,9 @@ export class WatchRegistry {
     if (watchers.size === 0) map.delete(ev.path);
   }
 }
+
+/** What trigger() returns when the event fires no one-shot watch (shared: never mutated). */
+const NOTHING: { fired: Watcher[]; released: Array<[string, OneShotKind]> } = Object.freeze({ fired: Object.freeze([]), released: Object.freeze([]) }) as never;
 
 function firesKind(ev: BackendEvent, kind: OneShotKind): boolean {
   return kind === 'data' ? ev.type !== 'childrenChanged' : ev.type === 'childrenChanged' || ev.type === 'deleted';

@@ -1,5 +1,7 @@
 import type { WatchEvent } from './types.js';
 
+const TYPE_BIT: Record<WatchEvent['type'], number> = { created: 1, deleted: 2, dataChanged: 4, childrenChanged: 8 };
+
 /**
  * A persistent watch as an async iterator: events queue up until the consumer takes
  * them, so a slow consumer holds up no one else. `close()` (or leaving a `for await`
@@ -13,13 +15,15 @@ import type { WatchEvent } from './types.js';
 export class WatchStream implements AsyncIterableIterator<WatchEvent> {
   /** Resolves once the watch is armed: every later write under it will be reported. */
   readonly ready: Promise<void>;
-  private readonly buffer: WatchEvent[] = [];
+  /** Events not yet taken, from `head` on (a queue without shift()'s O(n) on a burst of 500). */
+  private buffer: WatchEvent[] = [];
+  private head = 0;
   private waiter: { resolve: (r: IteratorResult<WatchEvent>) => void; reject: (e: unknown) => void } | null = null;
   private ended = false;
   private failure: unknown = null;
-  /** Dedupe state: the highest zxid delivered and the events already delivered at it. */
+  /** Dedupe state: the highest zxid delivered and the events already delivered at it (path → type bits). */
   private lastZxid = 0;
-  private readonly atLast = new Set<string>();
+  private readonly atLast = new Map<string, number>();
   /** Events at or before this zxid happened before the watch was armed. */
   private from = 0;
 
@@ -38,14 +42,17 @@ export class WatchStream implements AsyncIterableIterator<WatchEvent> {
     if (this.ended) return;
     if (!ev.resync) {
       if (ev.zxid <= this.from) return;
-      const key = `${ev.type}\0${ev.path}`;
       if (ev.zxid < this.lastZxid) return;
-      if (ev.zxid === this.lastZxid && this.atLast.has(key)) return;
+      const bit = TYPE_BIT[ev.type];
       if (ev.zxid > this.lastZxid) {
         this.lastZxid = ev.zxid;
         this.atLast.clear();
+        this.atLast.set(ev.path, bit);
+      } else {
+        const seen = this.atLast.get(ev.path) ?? 0;
+        if (seen & bit) return;
+        this.atLast.set(ev.path, seen | bit);
       }
-      this.atLast.add(key);
     }
     if (this.waiter) {
       const w = this.waiter;
@@ -74,8 +81,14 @@ export class WatchStream implements AsyncIterableIterator<WatchEvent> {
   }
 
   next(): Promise<IteratorResult<WatchEvent>> {
-    const ev = this.buffer.shift();
-    if (ev) return Promise.resolve({ value: ev, done: false });
+    if (this.head < this.buffer.length) {
+      const ev = this.buffer[this.head++];
+      if (this.head === this.buffer.length) {
+        this.buffer = [];
+        this.head = 0;
+      }
+      return Promise.resolve({ value: ev, done: false });
+    }
     if (this.ended) {
       if (this.failure) {
         const f = this.failure;

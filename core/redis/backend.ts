@@ -52,8 +52,13 @@ export class RedisBackend implements Backend {
   private closed = false;
   /** Highest zxid of any event received: events come in zxid order on the subscriber link. */
   private lastEventZxid = 0;
-  /** Events of `lastEventZxid` already passed on (one event can come on a `w:` and an `r:` channel). */
-  private readonly deliveredAtLast = new Set<string>();
+  /**
+   * Events of `lastEventZxid` already passed on: one event can come on a `w:` and an `r:`
+   * channel. Kept as a list, made a set only when a second message of that write arrives
+   * (rare: most connections listen on one channel per write).
+   */
+  private deliveredAtLast: BackendEvent[] = [];
+  private deliveredKeys: Set<string> | null = null;
   /** How long a call may wait for Redis before the link counts as dead (set from the session timeout). */
   private callTimeoutMs = 5_000;
   private reaper: NodeJS.Timeout | null = null;
@@ -96,7 +101,7 @@ export class RedisBackend implements Backend {
         this.updateLink();
       });
       this.listen(this.sub, 'ready', () => void this.resubscribe());
-      this.listen(this.sub, 'message', (_channel: string, msg: string) => this.onMessage(msg));
+      this.listen(this.sub, 'message', (channel: string, msg: string) => this.onMessage(channel, msg));
       this.listen(this.sub, 'error', onError('subscriber connection'));
       await ready(this.sub);
     } catch (err) {
@@ -436,19 +441,35 @@ export class RedisBackend implements Backend {
     this.linkListener(up);
   }
 
-  private onMessage(msg: string): void {
-    for (const ev of eventsFromMessage(msg)) {
+  private onMessage(channel: string, msg: string): void {
+    const events = eventsFromMessage(msg);
+    if (events.length === 0) return;
+    // The channel says which interest the message serves: `w:<path>` node and children
+    // watches of exactly that path, `r:<path>` a recursive watch on it.
+    const recursive = channel.charCodeAt(this.keys.prefix.length) === 114; // 'r'
+    const path = channel.slice(this.keys.prefix.length + 2);
+    const zxid = events[0].zxid;
+    if (zxid > this.lastEventZxid) {
+      this.lastEventZxid = zxid;
+      this.deliveredAtLast = [];
+      this.deliveredKeys = null;
+    } else if (zxid === this.lastEventZxid && this.deliveredKeys === null) {
+      // A second message of this write: from now on, pass each event on once.
+      this.deliveredKeys = new Set(this.deliveredAtLast.map(eventKey));
+    }
+    const kinds = this.interests.get(path);
+    if (!kinds) return; // the interest ended while the message was on its way
+    for (const ev of events) {
+      if (!(recursive ? kinds.has('recursive') && eventMatches(ev, path, 'recursive') : matchesPathKinds(ev, path, kinds))) continue;
       if (ev.zxid === this.lastEventZxid) {
-        // One write's events can come on a `w:` and an `r:` channel: pass each on once.
-        const key = `${ev.type} ${ev.path}`;
-        if (this.deliveredAtLast.has(key)) continue;
-        this.deliveredAtLast.add(key);
-      } else if (ev.zxid > this.lastEventZxid) {
-        this.lastEventZxid = ev.zxid;
-        this.deliveredAtLast.clear();
-        this.deliveredAtLast.add(`${ev.type} ${ev.path}`);
+        if (this.deliveredKeys) {
+          const key = eventKey(ev);
+          if (this.deliveredKeys.has(key)) continue;
+          this.deliveredKeys.add(key);
+        }
+        this.deliveredAtLast.push(ev);
       }
-      if (this.wants(ev)) this.eventListener(ev);
+      this.eventListener(ev);
     }
   }
 
@@ -491,6 +512,15 @@ async function ready(conn: Redis | Cluster): Promise<void> {
     conn.on('ready', onReady);
     conn.on('end', onEnd);
   });
+}
+
+function eventKey(ev: BackendEvent): string {
+  return `${ev.type} ${ev.path}`;
+}
+
+/** True if a node or children interest in `path` wants `ev`. */
+function matchesPathKinds(ev: BackendEvent, path: string, kinds: Set<InterestKind>): boolean {
+  return (kinds.has('node') && eventMatches(ev, path, 'node')) || (kinds.has('children') && eventMatches(ev, path, 'children'));
 }
 
 function errorOf(code: number, path: string): CorralError {
