@@ -12,11 +12,14 @@ export function validatePath(path: unknown, sequential = false): asserts path is
   if (typeof path !== 'string') throw new InvalidPathError(`expected a string, got ${describe(path)}`);
   if (path.length === 0) throw new InvalidPathError('empty path', path);
   if (path[0] !== '/') throw new InvalidPathError('must start with /', path);
-  const checked = sequential ? path + '1' : path;
-  if (checked.length === 1) return; // the root
-  if (checked.endsWith('/')) throw new InvalidPathError('must not end with /', path);
-  for (let i = 0; i < checked.length; i++) {
-    const c = checked.charCodeAt(i);
+  // A sequential path is checked as if its suffix were already there (a last segment
+  // that is not empty, `.` or `..`). Checked in place: this runs for every path of every
+  // call, so it builds no strings.
+  const n = path.length;
+  if (n === 1 && !sequential) return; // the root
+  if (!sequential && path.charCodeAt(n - 1) === 47) throw new InvalidPathError('must not end with /', path);
+  for (let i = 0; i < n; i++) {
+    const c = path.charCodeAt(i);
     if (c === 0) throw new InvalidPathError(`NUL character at index ${i}`, printable(path));
     if ((c > 0x00 && c <= 0x1f) || (c >= 0x7f && c <= 0x9f)) {
       throw new InvalidPathError(`control character U+${hex(c)} at index ${i}`, printable(path));
@@ -25,11 +28,18 @@ export function validatePath(path: unknown, sequential = false): asserts path is
       throw new InvalidPathError(`character U+${hex(c)} not allowed at index ${i}`, printable(path));
     }
   }
-  const segments = checked.split('/');
-  for (let i = 1; i < segments.length; i++) {
-    const s = segments[i];
-    if (s === '') throw new InvalidPathError('empty segment', path);
-    if (s === '.' || s === '..') throw new InvalidPathError(`relative segment "${s}"`, path);
+  let start = 1;
+  for (let i = 1; i <= n; i++) {
+    if (i < n && path.charCodeAt(i) !== 47) continue;
+    const len = i - start;
+    const last = i === n;
+    if (!(last && sequential)) {
+      if (len === 0) throw new InvalidPathError('empty segment', path);
+      if (len <= 2 && path.charCodeAt(start) === 46 && (len === 1 || path.charCodeAt(start + 1) === 46)) {
+        throw new InvalidPathError(`relative segment "${path.slice(start, i)}"`, path);
+      }
+    }
+    start = i + 1;
   }
 }
 
