@@ -114,17 +114,26 @@ export class LeaderLatch extends EventEmitter<LeaderLatchEvents> {
     if (this.isLeader) return Promise.resolve(this.leadership(this.lease!));
     if (this.phase === 'closed') return Promise.reject(new AbortedError(`LeaderLatch ${this.path} is closed`));
     if (this.phase === 'failed') return Promise.reject(this.failure);
+    if (this.zk.state === 'closed') return Promise.reject(new ClientClosedError());
+    if (this.zk.state === 'expired') return Promise.reject(new SessionExpiredError());
     return new Promise<Leadership>((resolve, reject) => {
       let timer: NodeJS.Timeout | null = null;
       const done = (r: Leadership | Error): void => {
         this.waiters.delete(done);
         if (timer) clearTimeout(timer);
         wait.signal?.removeEventListener('abort', onAbort);
+        this.zk.off('state', onState);
         if (r instanceof Error) reject(r); else resolve(r);
       };
       const onAbort = (): void => done(new AbortedError('LeaderLatch.elected: aborted', { cause: wait.signal?.reason }));
+      // The session's end settles every waiter, started latch or not (one waiting before start()).
+      const onState = (s: string): void => {
+        if (s === 'closed') done(new ClientClosedError());
+        else if (s === 'expired') done(new SessionExpiredError());
+      };
       if (wait.signal?.aborted) return onAbort();
       wait.signal?.addEventListener('abort', onAbort, { once: true });
+      this.zk.on('state', onState);
       if (wait.deadline !== Infinity) {
         timer = setTimeout(() => done(new TimeoutError('LeaderLatch.elected: timed out')), Math.max(0, wait.deadline - performance.now()));
       }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AbortedError, BadArgumentsError, SessionExpiredError, TimeoutError, type Client } from '../../core/index.js';
+import { AbortedError, BadArgumentsError, ClientClosedError, SessionExpiredError, TimeoutError, type Client } from '../../core/index.js';
 import { LeaderLatch, getLeader, runAsLeader, LeaderSelector, type Leadership } from '../../recipes/index.js';
 import { BACKENDS, client, countingClient, cut, faultyClient, heal, newNamespace, sleep, until } from './backends.js';
 
@@ -117,6 +117,16 @@ describe.each(BACKENDS)('LeaderLatch on %s', (kind) => {
     await b.close();
     const c = await zk(ns);
     expect((await c.getChildren('/to')).children).toEqual([]);
+  });
+
+  it('elected() ends when the client closes, even on a latch that was never started', async () => {
+    const ns = newNamespace();
+    const c = await client(kind, ns);
+    const idle = new LeaderLatch(c, '/never', { id: 'idle' });
+    const pending = idle.elected().catch((e: unknown) => e);
+    await c.close();
+    expect(await pending).toBeInstanceOf(ClientClosedError);
+    await expect(idle.elected()).rejects.toBeInstanceOf(ClientClosedError);
   });
 
   it('notices its znode being deleted: leadership lost, then it rejoins the election', async () => {
