@@ -97,7 +97,8 @@ describe.each(backends)('mutex under link faults (%s)', (name) => {
 
     const run = await runClients(target, {
       clients: 4,
-      durationMs: 5000,
+      // Long enough that a run whose fault draws keep the lock blocked (expiries) still does real work.
+      durationMs: 7000,
       sessionTimeoutMs: 900,
       pauseMs: [0, 3],
       faults: { everyMs: [300, 600], lengthMs: [100, 1500] },
