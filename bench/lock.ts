@@ -19,6 +19,7 @@ import { ensurePath, type Client } from '../core/index.js';
 import { Mutex } from '../recipes/index.js';
 import { ChildScript } from './lib/child.js';
 import { benchNamespace, corralConnect, corralRedisReady, dropRedisNamespace, REDIS_URL, type CorralBackendKind } from './lib/corral.js';
+import { yielder } from './lib/load.js';
 import { isMain, machineLine, runMain } from './lib/main.js';
 import { banner, benchSeconds, fmtMs, fmtNum, fmtRatio, table, verdict } from './lib/report.js';
 import { summarize } from './lib/stats.js';
@@ -53,8 +54,10 @@ async function hammer(subject: string, contenders: Contender[], ms: number): Pro
   let overlaps = 0;
   const counts = contenders.map(() => 0);
   const waits: number[] = [];
+  const breather = yielder();
   const loop = async (c: Contender, i: number, end: number, record: boolean) => {
     while (performance.now() < end) {
+      await breather();
       const t0 = performance.now();
       await c.acquire();
       if (++holders > 1) overlaps++;
