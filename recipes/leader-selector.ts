@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { AbortedError, ClientClosedError, SessionExpiredError, type Client } from '../core/index.js';
 import { LeaseLostError } from './errors.js';
-import { checkOpts, checkWait, type WaitOptions } from './internal/args.js';
+import { checkFn, checkOpts, checkWait, type WaitOptions } from './internal/args.js';
 import { FOREVER, sleep } from './internal/wait.js';
 import { LeaderLatch, type Leadership } from './leader-latch.js';
 
@@ -21,7 +21,7 @@ export async function runAsLeader<T>(
   zk: Client, path: string, fn: (leadership: Leadership) => Promise<T> | T,
   options?: WaitOptions & { id?: string },
 ): Promise<T> {
-  if (typeof fn !== 'function') throw new TypeError('Expected `fn` to be a function');
+  checkFn(fn, 'runAsLeader');
   const o = checkOpts<WaitOptions & { id: string }>(options, 'runAsLeader');
   const wait = checkWait(o, 'runAsLeader');
   const latch = new LeaderLatch(zk, path, o.id === undefined ? undefined : { id: o.id });
@@ -84,7 +84,7 @@ export class LeaderSelector extends EventEmitter<LeaderSelectorEvents> {
     options?: { id?: string; autoRequeue?: boolean },
   ) {
     super();
-    if (typeof fn !== 'function') throw new TypeError('Expected `fn` to be a function');
+    checkFn(fn, 'LeaderSelector');
     const o = checkOpts<{ id: string; autoRequeue: boolean }>(options, 'LeaderSelector');
     this.autoRequeue = o.autoRequeue ?? true;
     this.id = o.id;

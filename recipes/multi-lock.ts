@@ -1,6 +1,6 @@
 import { BadArgumentsError, type Client } from '../core/index.js';
 import { LeaseLostError } from './errors.js';
-import { checkClient, checkRecipePath, checkWait, type WaitOptions } from './internal/args.js';
+import { checkClient, checkFn, checkRecipePath, checkWait, type WaitOptions } from './internal/args.js';
 import { checkNotOver } from './internal/wait.js';
 import { Lease } from './lease.js';
 import { Mutex } from './mutex.js';
@@ -71,6 +71,7 @@ export class MultiLock {
   }
 
   async withLock<T>(fn: (lease: MultiLease) => Promise<T> | T, options?: WaitOptions): Promise<T> {
+    checkFn(fn, 'MultiLock.withLock');
     const lease = await this.acquire(options);
     try {
       return await fn(lease);

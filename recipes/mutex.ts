@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Client, type Data } from '../core/index.js';
-import { checkClient, checkOpts, checkRecipePath, checkWait, type WaitOptions } from './internal/args.js';
+import { checkClient, checkFn, checkOpts, checkRecipePath, checkWait, type WaitOptions } from './internal/args.js';
 import { contend, predecessor } from './internal/contend.js';
 import { deleteOwn } from './internal/protected.js';
 import { Lease } from './lease.js';
@@ -106,7 +106,7 @@ export class Mutex {
    * pass `lease.signal` to the work so it stops if the lock is lost.
    */
   async withLock<T>(fn: (lease: Lease) => Promise<T> | T, options?: WaitOptions): Promise<T> {
-    if (typeof fn !== 'function') throw new TypeError('Expected `fn` to be a function');
+    checkFn(fn, 'Mutex.withLock');
     const lease = await this.acquire(options);
     try {
       const hold = this.holds.get(lease);

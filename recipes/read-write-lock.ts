@@ -1,5 +1,5 @@
 import type { Client } from '../core/index.js';
-import { checkClient, checkRecipePath, checkWait, type WaitOptions } from './internal/args.js';
+import { checkClient, checkFn, checkRecipePath, checkWait, type WaitOptions } from './internal/args.js';
 import { contend, predecessor } from './internal/contend.js';
 import { deleteOwn, type Contender } from './internal/protected.js';
 import { Lease } from './lease.js';
@@ -40,12 +40,12 @@ export class ReadWriteLock {
 
   async withRead<T>(fn: (lease: Lease) => Promise<T> | T, options?: WaitOptions): Promise<T> {
     // Checked before acquiring, as Mutex.withLock does: no lock taken for a call that cannot run.
-    if (typeof fn !== 'function') throw new TypeError('Expected `fn` to be a function');
+    checkFn(fn, 'ReadWriteLock.withRead');
     return using(await this.acquireRead(options), fn);
   }
 
   async withWrite<T>(fn: (lease: Lease) => Promise<T> | T, options?: WaitOptions): Promise<T> {
-    if (typeof fn !== 'function') throw new TypeError('Expected `fn` to be a function');
+    checkFn(fn, 'ReadWriteLock.withWrite');
     return using(await this.acquireWrite(options), fn);
   }
 

@@ -1,5 +1,5 @@
 import { joinPath, type Client, type Data } from '../core/index.js';
-import { checkClient, checkCount, checkOpts, checkRecipePath, checkWait, type WaitOptions } from './internal/args.js';
+import { checkClient, checkCount, checkFn, checkOpts, checkRecipePath, checkWait, type WaitOptions } from './internal/args.js';
 import { contend, predecessor } from './internal/contend.js';
 import { createProtected, deleteOwn, listContenders } from './internal/protected.js';
 import { joinWatch } from './internal/shared-watch.js';
@@ -82,7 +82,7 @@ export class Semaphore {
 
   /** Runs `fn` holding a lease; always returns it. */
   async withLease<T>(fn: (lease: Lease) => Promise<T> | T, options?: WaitOptions): Promise<T> {
-    if (typeof fn !== 'function') throw new TypeError('Expected `fn` to be a function');
+    checkFn(fn, 'Semaphore.withLease');
     const lease = await this.acquire(options);
     try {
       return await fn(lease);

@@ -27,6 +27,11 @@ export function checkName(name: unknown, what: string): string {
   return name;
 }
 
+/** The function a `with…` helper runs while it holds a grant: checked before acquiring. */
+export function checkFn(fn: unknown, what: string): void {
+  if (typeof fn !== 'function') throw new BadArgumentsError(`Expected \`fn\` of ${what} to be a function, got ${show(fn)}`);
+}
+
 export function checkOpts<T extends object>(opts: unknown, what: string): Partial<T> {
   if (opts === undefined || opts === null) return {};
   if (typeof opts !== 'object' || Array.isArray(opts)) throw new BadArgumentsError(`Expected ${what} options to be an object, got ${show(opts)}`);

@@ -173,6 +173,9 @@ describe.each(BACKENDS)('LeaderLatch on %s', (kind) => {
     await l.start();
     await expect(l.start()).rejects.toBeInstanceOf(BadArgumentsError);
     await l.close();
+    await expect(runAsLeader(c, '/y', 'not a function' as never)).rejects.toBeInstanceOf(BadArgumentsError);
+    expect(() => new LeaderSelector(c, '/y', 42 as never)).toThrow(BadArgumentsError);
+    expect(await c.exists('/y')).toBeNull();
   });
 
   it('runAsLeader: one leader at a time, the signal aborts when the session is suspended', async () => {

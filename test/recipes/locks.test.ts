@@ -188,6 +188,13 @@ describe.each(BACKENDS)('ReadWriteLock, Semaphore, MultiLock on %s', (kind) => {
     expect(() => new MultiLock(c, [])).toThrow(BadArgumentsError);
     expect(() => new MultiLock(c, ['/a', ''])).toThrow(BadArgumentsError);
     await expect(new Semaphore(c, '/s', 1).acquire({ timeoutMs: -1 })).rejects.toBeInstanceOf(BadArgumentsError);
+    // A with… helper given no function fails before it takes anything.
+    const notFn = 'not a function' as never;
+    await expect(new Semaphore(c, '/s', 1).withLease(notFn)).rejects.toBeInstanceOf(BadArgumentsError);
+    await expect(new ReadWriteLock(c, '/s').withRead(notFn)).rejects.toBeInstanceOf(BadArgumentsError);
+    await expect(new ReadWriteLock(c, '/s').withWrite(notFn)).rejects.toBeInstanceOf(BadArgumentsError);
+    await expect(new MultiLock(c, ['/s/a', '/s/b']).withLock(notFn)).rejects.toBeInstanceOf(BadArgumentsError);
+    await expect(new Mutex(c, '/s').withLock(notFn)).rejects.toBeInstanceOf(BadArgumentsError);
     expect(await c.exists('/s')).toBeNull();
   });
 });
