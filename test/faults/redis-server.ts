@@ -303,12 +303,21 @@ class ServerProcess {
       child.stdout!.on('data', (c: Buffer) => { out = (out + c.toString()).slice(-4000); });
       child.stderr!.on('data', (c: Buffer) => { out = (out + c.toString()).slice(-4000); });
       this.child = child;
-      this.exited = new Promise((resolve) => child.once('exit', () => {
-        if (this.child === child) this.child = null;
-        resolve();
-      }));
+      // A binary that cannot be started (ENOENT) emits 'error' and never 'exit': fail fast.
+      let spawnError: Error | null = null;
+      this.exited = new Promise((resolve) => {
+        const gone = () => {
+          if (this.child === child) this.child = null;
+          resolve();
+        };
+        child.once('exit', gone);
+        child.once('error', (err) => {
+          spawnError = err;
+          gone();
+        });
+      });
       try {
-        await this.waitReady(child);
+        await this.waitReady(child, () => spawnError);
         return;
       } catch (err) {
         await this.kill('SIGKILL');
@@ -318,9 +327,11 @@ class ServerProcess {
     }
   }
 
-  private async waitReady(child: ChildProcess): Promise<void> {
+  private async waitReady(child: ChildProcess, spawnError: () => Error | null): Promise<void> {
     const deadline = Date.now() + this.readyTimeoutMs;
     for (;;) {
+      const failed = spawnError();
+      if (failed) throw new Error(`cannot start ${this.bin}: ${failed.message}`);
       if (child.exitCode !== null || child.signalCode !== null) throw new Error('process exited');
       const r = await respCommand(this.host, this.port, ['PING'], this.auth, 500).catch((e: Error) => e);
       // LOADING means the AOF is still being replayed: not ready yet.
