@@ -6,11 +6,19 @@
  *   npm run bench -- soak --seconds 600    # flags go on: --seconds/--seed/--redis to the soak,
  *                                          # --in-process to the framework bench
  *
- * The benches run one after the other in this process (each cleans up its own namespaces,
- * queues and servers). A bench that throws is reported and the others still run. Exit
- * status: non-zero if a bench failed to run or the soak found anomalies; a missed
+ * The benches run one after the other, each in its own child process (this script again,
+ * with BENCH_ONLY set): one bench's heap, leftovers or crash cannot touch the next one's
+ * figures — the soak reports the RSS of the process it runs in. Each cleans up its own
+ * namespaces, queues and servers. A bench that fails is reported and the others still run.
+ * Exit status: non-zero if a bench failed to run or the soak found anomalies; a missed
  * performance target is a finding, printed, not a failure. Peers: bench/setup.sh.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { track } from '../test/faults/cleanup.js';
 import { runCoreOps, type CoreOpsResult } from './core-ops.js';
 import { runFrameworkFailover, runFrameworkThroughput } from './framework.js';
 import { runLockFailover, runLockThroughput } from './lock.js';
@@ -92,8 +100,52 @@ async function soak(rows: Row[], argv: string[]): Promise<boolean> {
   return r.anomalyCount === 0 && !r.redis.keysLeft;
 }
 
+/** Runs one bench in this process and writes its summary rows to `file` (the child side). */
+async function runOne(name: BenchName, argv: string[], file: string): Promise<void> {
+  const rows: Row[] = [];
+  let ok = true;
+  try {
+    if (name === 'core') await core(rows);
+    else if (name === 'lock') await lock(rows);
+    else if (name === 'framework') await framework(rows, argv);
+    else ok = await soak(rows, argv);
+  } catch (err) {
+    console.error(`\n!! bench ${name} failed:`, err);
+    rows.push([name, 'FAILED to run', (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 100), '']);
+    ok = false;
+  }
+  writeFileSync(file, JSON.stringify(rows));
+  if (!ok) throw new Error(`bench ${name} failed or found anomalies`);
+}
+
+/** Runs one bench as a child process (see the header); resolves with its rows and whether it passed. */
+function runChild(name: BenchName, argv: string[]): Promise<{ rows: Row[]; ok: boolean }> {
+  const dir = mkdtempSync(join(tmpdir(), 'corral-bench-'));
+  const file = join(dir, 'rows.json');
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...argv], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_ONLY: name, BENCH_ROWS_FILE: file },
+  });
+  const untrack = track(() => child.kill('SIGKILL'));
+  return new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      untrack();
+      let rows: Row[] = [];
+      try {
+        rows = JSON.parse(readFileSync(file, 'utf8')) as Row[];
+      } catch {
+        rows = [[name, 'FAILED to run', `the bench process exited (${code ?? signal}) without results`, '']];
+      }
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ rows, ok: code === 0 });
+    });
+  });
+}
+
 runMain(async () => {
   const argv = process.argv.slice(2);
+  const only = process.env.BENCH_ONLY as BenchName | undefined;
+  if (only && process.env.BENCH_ROWS_FILE) return runOne(only, argv, process.env.BENCH_ROWS_FILE);
   const names: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (VALUE_FLAGS.has(argv[i])) i++; // its value follows
@@ -106,19 +158,12 @@ runMain(async () => {
   const rows: Row[] = [];
   const failures: string[] = [];
   for (const name of chosen) {
-    try {
-      if (name === 'core') await core(rows);
-      else if (name === 'lock') await lock(rows);
-      else if (name === 'framework') await framework(rows, argv);
-      else if (!(await soak(rows, argv))) failures.push('soak: anomalies found');
-    } catch (err) {
-      console.error(`\n!! bench ${name} failed:`, err);
-      rows.push([name, 'FAILED to run', (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 100), '']);
-      failures.push(name);
-    }
+    const r = await runChild(name, argv);
+    rows.push(...r.rows);
+    if (!r.ok) failures.push(name);
   }
   banner(`summary: ${chosen.join(', ')} in ${((Date.now() - started) / 60_000).toFixed(1)} min — ${machineLine()}`);
   console.log(table(['bench', 'measure', 'figure', 'target / verdict'], rows, 4));
   console.log('2 shared cores: figures move with the machine\'s load; compare runs at similar load averages.');
-  if (failures.length) throw new Error(`failed: ${failures.join('; ')}`);
+  if (failures.length) throw new Error(`failed or found anomalies: ${failures.join(', ')}`);
 });
