@@ -216,6 +216,12 @@ export class Master extends EventEmitter<MasterEvents> {
 
   /** Reads the whole picture from the tree: workers, their assignments, queued tasks, cancel requests. */
   private async rebuild(zk: Client): Promise<void> {
+    // Assignment folders first, then workers: a worker's folder and registration appear in
+    // one multi, so a folder read before it whose worker is missing after it belongs to a
+    // dead worker. The other order took a worker registering in between for dead, and
+    // reclaim() deleted the live worker's folder: it never got a task.
+    const dirs = new Map<string, Set<string>>();
+    for (const w of await listAll(zk, ASSIGN)) dirs.set(w, new Set(await listAll(zk, assignDir(w))));
     const workers = new Map<string, WorkerInfo>();
     await Promise.all((await listAll(zk, WORKERS)).map(async (w) => {
       const info = await this.readWorker(zk, w);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, MemoryBackend, type Client } from '../../core/index.js';
+import { connect, MemoryBackend, memoryStore, type Client } from '../../core/index.js';
 import { createMaster, createTaskClient, createWorker, type Master, type Worker } from '../../framework/index.js';
 
 // Session loss, in one process on the memory backend: a client's link is cut with
@@ -149,5 +149,28 @@ describe('framework sessions', () => {
     expect(all.every((s, i) => s.result === (i < ids.length ? i : 0))).toBe(true);
     // The ghost's unfinished task was moved back, run, and its folder removed.
     await until(async () => (await zk.exists('/assign/ghost')) === null, 2000);
+  });
+
+  it('a worker that registers while a new master reads the tree is taken for live, not reclaimed', async () => {
+    const { ns, tasks, zk } = await setup();
+    await tasks.submit('warm-up'); // the folders
+    // The master's client: right after its first read of /workers or /assign, a worker
+    // registers, before the other one is read.
+    let worker: Worker | null = null;
+    class RacingBackend extends MemoryBackend {
+      override async getChildren(path: string, page?: Parameters<MemoryBackend['getChildren']>[1]) {
+        const r = await super.getChildren(path, page);
+        if ((path === '/workers' || path === '/assign') && !worker) {
+          worker = track(createWorker({ namespace: ns, sessionTimeoutMs: TIMEOUT, handler: async (p: string) => `done ${p}` }));
+          await worker.ready;
+        }
+        return r;
+      }
+    }
+    track(createMaster({ connect: () => connect({ backend: new RacingBackend(memoryStore(ns)) }, { namespace: ns, sessionTimeoutMs: TIMEOUT }) }));
+    await until(() => worker !== null && worker.id !== '', 5000);
+    const id = await tasks.submit('after');
+    expect(await tasks.result(id, { timeoutMs: 5000 })).toBe('done after');
+    expect(await zk.exists(`/assign/${worker!.id}`)).not.toBeNull();
   });
 });
