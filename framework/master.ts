@@ -227,8 +227,6 @@ export class Master extends EventEmitter<MasterEvents> {
       const info = await this.readWorker(zk, w);
       if (info) workers.set(w, info);
     }));
-    const dirs = new Map<string, Set<string>>();
-    for (const w of await listAll(zk, ASSIGN)) dirs.set(w, new Set(await listAll(zk, assignDir(w))));
     const cancels = new Set(await listAll(zk, CANCEL));
     this.workers = workers;
     this.dirs = dirs;
