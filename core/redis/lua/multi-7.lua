@@ -99,24 +99,33 @@ local function remember(path, v)
   end
 end
 
--- What every op needs of a znode: existence (cz is always stored), version, cversion,
--- owner and mode. Absent fields hold their defaults (see keys.lua).
+-- What every op needs of a znode: existence, version, cversion, owner and mode. Absent
+-- fields hold their defaults (see keys.lua), so a hash of 3 fields (d, cz, ct) is a znode
+-- never changed since its create: HLEN alone tells it all, and that is most znodes a
+-- multi deletes (a queued task, an assignment).
 local function look(path)
   local v = view[path]
   if type(v) == 'number' then return promote(path, v) end
   if v == nil then
     local key = nodeKey(path)
-    local f = redis.call('HMGET', key, 'cz', 'v', 'cv', 'o', 'm')
-    if not f[1] and path == '/' then
-      -- The root exists even when the store lost everything (FLUSHALL, an empty restart).
-      ensureRoot()
-      f = redis.call('HMGET', key, 'cz', 'v', 'cv', 'o', 'm')
-    end
-    if f[1] then
-      v = { exists = true, path = path, cz = f[1], v = f[2] and tonumber(f[2]) or 0, cv = f[3] and tonumber(f[3]) or 0,
-            o = f[4] or '', m = f[5] or 'persistent', dnc = 0 }
+    local fields = redis.call('HLEN', key)
+    if fields == 3 then
+      -- cversion 0: it never had a child, so it has none.
+      v = { exists = true, path = path, v = 0, cv = 0, o = '', m = 'persistent', nc0 = 0, dnc = 0 }
     else
-      v = ABSENT
+      local f = redis.call('HMGET', key, 'cz', 'v', 'cv', 'o', 'm')
+      if not f[1] and path == '/' then
+        -- The root exists even when the store lost everything (FLUSHALL, an empty restart).
+        ensureRoot()
+        f = redis.call('HMGET', key, 'cz', 'v', 'cv', 'o', 'm')
+      end
+      if f[1] then
+        v = { exists = true, path = path, cz = f[1], v = f[2] and tonumber(f[2]) or 0, cv = f[3] and tonumber(f[3]) or 0,
+              o = f[4] or '', m = f[5] or 'persistent', dnc = 0 }
+        if v.cv == 0 then v.nc0 = 0 end
+      else
+        v = ABSENT
+      end
     end
     view[path] = v
     remember(path, v)
@@ -127,11 +136,12 @@ end
 --- The rest of an existing znode's stat fields, read once; those this multi set are kept.
 local function full(v)
   if not v.full then
-    local f = redis.call('HMGET', nodeKey(v.path), 'mz', 'pz', 'ct', 'mt')
-    v.mz = v.mz or f[1] or v.cz
-    v.pz = v.pz or f[2] or v.cz
-    v.ct = f[3]
-    v.mt = v.mt or f[4] or f[3]
+    local f = redis.call('HMGET', nodeKey(v.path), 'cz', 'mz', 'pz', 'ct', 'mt')
+    v.cz = f[1]
+    v.mz = v.mz or f[2] or f[1]
+    v.pz = v.pz or f[3] or f[1]
+    v.ct = f[4]
+    v.mt = v.mt or f[5] or f[4]
     v.full = true
   end
   return v

@@ -23,13 +23,18 @@ local function parentOf(path)
 end
 local function nameOf(path) return string.match(path, '([^/]*)$') end
 
+--- A znode's child count; `cv` its cversion (a znode that never had a child has none).
+local function numChildrenOf(path, cv)
+  if cv == 0 then return 0 end
+  return redis.call('ZCARD', childKey(path))
+end
+
 --- A znode's Stat as the client's 10-field reply: cz mz pz ct mt v cv owner dataLength numChildren.
 local function statOf(path)
   local f = redis.call('HMGET', nodeKey(path), 'cz', 'mz', 'pz', 'ct', 'mt', 'v', 'cv', 'o')
-  local cz, ct = tonumber(f[1]), tonumber(f[4])
+  local cz, ct, cv = tonumber(f[1]), tonumber(f[4]), tonumber(f[7]) or 0
   return { cz, tonumber(f[2]) or cz, tonumber(f[3]) or cz, ct, tonumber(f[5]) or ct,
-    tonumber(f[6]) or 0, tonumber(f[7]) or 0, f[8] or '', redis.call('HSTRLEN', nodeKey(path), 'd'),
-    redis.call('ZCARD', childKey(path)) }
+    tonumber(f[6]) or 0, cv, f[8] or '', redis.call('HSTRLEN', nodeKey(path), 'd'), numChildrenOf(path, cv) }
 end
 
 --- The root's Stat before anything was ever written (the root is created lazily by writes).
@@ -47,7 +52,7 @@ local function readNode(path)
   end
   local f = {}
   for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
-  local cz, ct = tonumber(f.cz), tonumber(f.ct)
+  local cz, ct, cv = tonumber(f.cz), tonumber(f.ct), tonumber(f.cv) or 0
   return f.d, { cz, tonumber(f.mz) or cz, tonumber(f.pz) or cz, ct, tonumber(f.mt) or ct,
-    tonumber(f.v) or 0, tonumber(f.cv) or 0, f.o or '', #f.d, redis.call('ZCARD', childKey(path)) }
+    tonumber(f.v) or 0, cv, f.o or '', #f.d, numChildrenOf(path, cv) }
 end
