@@ -88,8 +88,12 @@ export class Master extends EventEmitter<MasterEvents> {
   private inflight = new Map<string, Map<string, number>>();
   private queued = new Map<string, Queued>();
   private cancels = new Set<string>();
-  /** Loaded queued tasks in priority order (stale entries are skipped and dropped lazily). */
+  /**
+   * Loaded queued tasks in priority order, from `orderHead` on (stale entries are skipped,
+   * and dropped once the head passes them: a round never copies the queue).
+   */
   private order: Queued[] = [];
+  private orderHead = 0;
   /** Loaded since the last round, merged into `order` at the next one. */
   private fresh: Queued[] = [];
   private reclaiming = new Set<string>();
@@ -234,6 +238,7 @@ export class Master extends EventEmitter<MasterEvents> {
     this.inflight = new Map();
     this.queued = new Map();
     this.order = [];
+    this.orderHead = 0;
     this.fresh = [];
     // Every queued task's record is read before the first round, so priorities hold from the start.
     this.toLoad = [];
@@ -429,12 +434,13 @@ export class Master extends EventEmitter<MasterEvents> {
     this.mergeFresh();
     const order = this.order;
     const picks: Array<{ q: Queued; w: string }> = [];
-    const keep: Queued[] = [];
-    let i = 0;
+    // Tasks gone at the front (assigned, cancelled) are behind us for good.
+    let i = this.orderHead;
+    while (i < order.length && this.queued.get(order[i].id) !== order[i]) i++;
+    this.orderHead = i;
     for (; i < order.length && free.size > 0; i++) {
       const q = order[i];
       if (this.queued.get(q.id) !== q) continue; // gone (assigned, cancelled) since it was sorted in
-      keep.push(q);
       if (q.taking !== 0 || !q.rec) continue;
       if (this.cancels.has(q.id)) {
         void this.settleCancel(zk, q.id);
@@ -450,7 +456,10 @@ export class Master extends EventEmitter<MasterEvents> {
       const left = free.get(w)! - 1;
       if (left > 0) free.set(w, left); else free.delete(w);
     }
-    this.order = i === 0 ? order : i >= order.length ? keep : keep.concat(order.slice(i));
+    if (this.orderHead > 1024 && this.orderHead * 2 > order.length) {
+      this.order = order.slice(this.orderHead);
+      this.orderHead = 0;
+    }
     if (picks.length > 0 && !lost.aborted) {
       for (const { q, w } of picks) {
         q.taking = -1;
@@ -486,12 +495,14 @@ export class Master extends EventEmitter<MasterEvents> {
     if (this.fresh.length === 0) return;
     const fresh = this.fresh.filter((q) => this.queued.get(q.id) === q).sort(byPriority);
     this.fresh = [];
-    const a = this.order;
-    if (a.length === 0 || byPriority(a[a.length - 1], fresh[0]) <= 0) {
+    if (fresh.length === 0) return; // all gone (cancelled, deleted) before they were sorted in
+    if (this.orderHead === this.order.length || byPriority(this.order[this.order.length - 1], fresh[0]) <= 0) {
       // The usual case (same priority, newer ids): an append.
-      for (const q of fresh) a.push(q);
+      for (const q of fresh) this.order.push(q);
       return;
     }
+    const a = this.order.slice(this.orderHead);
+    this.orderHead = 0;
     const out: Queued[] = new Array(a.length + fresh.length);
     let i = 0, j = 0, k = 0;
     while (i < a.length && j < fresh.length) out[k++] = byPriority(a[i], fresh[j]) <= 0 ? a[i++] : fresh[j++];
