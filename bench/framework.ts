@@ -13,6 +13,10 @@
  *   run in the bench process. `--in-process` puts the workers (and the master) in the bench
  *   process instead, for both peers alike (what test/framework/fixtures/perf*.ts do).
  *
+ *   Also CPU time per task over the same window — node (the bench process plus its
+ *   worker / master children, from /proc) and Redis (INFO cpu; the whole server's) — which
+ *   moves far less than tasks/s when other work shares the 2 cores.
+ *
  *   Timing: from the first batch's submit to the poll seeing the last task finished. The
  *   poll is symmetric, one cheap call every 20 ms: numChildren of `/status` for corral,
  *   `getCompletedCount() + getFailedCount()` for BullMQ — neither peer's own completion
@@ -42,6 +46,7 @@ import { ChildScript } from './lib/child.js';
 import { benchNamespace, corralConnect, corralRedisReady, dropRedisNamespace, quietLogger, REDIS_URL } from './lib/corral.js';
 import { isMain, machineLine, runMain } from './lib/main.js';
 import { banner, fmtMs, fmtNum, fmtRatio, table, verdict } from './lib/report.js';
+import { cpuMsOf, ownCpuMs, redisCpuMs } from './lib/cpu.js';
 import { median, summarize } from './lib/stats.js';
 import { sleep, until } from './lib/wait.js';
 
@@ -74,6 +79,8 @@ interface Deployment {
   failed(): Promise<number>;
   /** Where the tasks are and how the processes are, for the message of a stalled round. */
   describe(): Promise<string>;
+  /** pids of the child processes (workers, master) whose CPU time counts with this process's. */
+  pids: number[];
   tearDown(): Promise<void>;
 }
 
@@ -88,6 +95,9 @@ export interface ThroughputRound {
   submitMs: number;
   totalMs: number;
   failed: number;
+  /** CPU time per task over the timed part: node (bench process + children) and Redis, µs. */
+  nodeCpuUs: number;
+  redisCpuUs: number;
 }
 
 export interface ThroughputResult {
@@ -96,8 +106,10 @@ export interface ThroughputResult {
   /** Tasks per timed round. */
   tasks: number;
   rounds: ThroughputRound[];
-  /** Median over the rounds. */
+  /** Medians over the rounds. */
   tasksPerSec: number;
+  nodeCpuUs: number;
+  redisCpuUs: number;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -141,6 +153,7 @@ const corralPeer: Peer = {
           return (await zk.exists(paths.STATUS))?.numChildren ?? 0;
         },
         failed: () => countNotSucceeded(zk),
+        pids: children.map((c) => c.pid),
         async describe() {
           const c = await tasks.counts();
           return `corral namespace ${namespace}: ${c.queued} queued, ${c.assigned} assigned, ${c.finished} finished, `
@@ -199,6 +212,7 @@ const bullmqPeer: Peer = {
           return done + failed;
         },
         failed: () => queue.getFailedCount(),
+        pids: children.map((c) => c.pid),
         async describe() {
           return `BullMQ queue ${name}: ${JSON.stringify(await queue.getJobCounts())}`
             + children.map((ch, i) => `\n  worker ${i + 1}: ${ch.describe()}`).join('');
@@ -238,13 +252,19 @@ async function throughputRound(peer: Peer, placement: Placement): Promise<Throug
   try {
     await submitInBatches(d, 0, WARMUP);
     await waitFinished(d, WARMUP);
+    const nodeCpu = () => ownCpuMs() + d.pids.reduce((a, pid) => a + (cpuMsOf(pid) ?? NaN), 0);
+    const [node0, redis0] = [nodeCpu(), await redisCpuMs(REDIS_URL)];
     const t0 = performance.now();
     await submitInBatches(d, WARMUP, TASKS);
     const t1 = performance.now();
     await waitFinished(d, WARMUP + TASKS);
     const t2 = performance.now();
+    const [node1, redis1] = [nodeCpu(), await redisCpuMs(REDIS_URL)];
     const failed = await d.failed();
-    return { subject: peer.name, tasksPerSec: (TASKS * 1000) / (t2 - t0), submitMs: t1 - t0, totalMs: t2 - t0, failed };
+    return {
+      subject: peer.name, tasksPerSec: (TASKS * 1000) / (t2 - t0), submitMs: t1 - t0, totalMs: t2 - t0, failed,
+      nodeCpuUs: ((node1 - node0) * 1000) / TASKS, redisCpuUs: ((redis1 - redis0) * 1000) / TASKS,
+    };
   } finally {
     await d.tearDown();
   }
@@ -262,20 +282,28 @@ export async function runFrameworkThroughput(options: { placement?: Placement } 
     for (const peer of peers) {
       const round = await throughputRound(peer, placement);
       rounds.get(peer.name)!.push(round);
-      console.log(`  round ${r + 1} ${peer.name}: ${fmtNum(round.tasksPerSec)} tasks/s (submit ${fmtMs(round.submitMs)}, total ${fmtMs(round.totalMs)}) — ${machineLine()}`);
+      console.log(`  round ${r + 1} ${peer.name}: ${fmtNum(round.tasksPerSec)} tasks/s (submit ${fmtMs(round.submitMs)}, total ${fmtMs(round.totalMs)}; `
+        + `CPU/task node ${fmtNum(round.nodeCpuUs)} µs, Redis ${fmtNum(round.redisCpuUs)} µs) — ${machineLine()}`);
     }
   }
-  const results: ThroughputResult[] = peers.map((p) => ({
-    subject: p.name, placement, tasks: TASKS, rounds: rounds.get(p.name)!, tasksPerSec: median(rounds.get(p.name)!.map((r) => r.tasksPerSec)),
-  }));
+  const results: ThroughputResult[] = peers.map((p) => {
+    const rs = rounds.get(p.name)!;
+    return {
+      subject: p.name, placement, tasks: TASKS, rounds: rs, tasksPerSec: median(rs.map((r) => r.tasksPerSec)),
+      nodeCpuUs: median(rs.map((r) => r.nodeCpuUs)), redisCpuUs: median(rs.map((r) => r.redisCpuUs)),
+    };
+  });
   const corral = results.find((r) => r.subject === 'corral');
   const bull = results.find((r) => r.subject === 'bullmq');
   const ratio = corral && bull ? corral.tasksPerSec / bull.tasksPerSec : NaN;
-  console.log(table(['peer', 'tasks/s (median)', 'each round', 'submit (median)', 'failed', 'corral ÷', 'target'], results.map((r) => [
+  console.log(table(['peer', 'tasks/s (median)', 'each round', 'submit (median)', 'node CPU µs/task', 'Redis CPU µs/task', 'failed', 'corral ÷', 'target'], results.map((r) => [
     r.subject, fmtNum(r.tasksPerSec), r.rounds.map((x) => fmtNum(x.tasksPerSec)).join(' / '), fmtMs(median(r.rounds.map((x) => x.submitMs))),
+    fmtNum(r.nodeCpuUs), fmtNum(r.redisCpuUs),
     String(r.rounds.reduce((a, x) => a + x.failed, 0)), r.subject === 'bullmq' ? fmtRatio(ratio) : '', r.subject === 'bullmq' ? verdict(ratio, 1) : '',
   ])));
   console.log('tasks/s: timed from the first submit to the last task finished (submit and run overlap); corral ÷ BullMQ ≥ 1 is the target');
+  console.log('CPU µs/task (median of rounds; node = bench process + its workers/master): moves less with the machine\'s load than tasks/s; '
+    + 'the Redis figure is the whole server\'s, so it includes anyone else using it meanwhile');
   for (const r of results) if (r.rounds.some((x) => x.failed > 0)) console.log(`!! ${r.subject}: some tasks did not succeed`);
   return results;
 }

@@ -77,6 +77,8 @@ async function framework(rows: Row[], argv: string[]): Promise<void> {
   const b = results.find((r) => r.subject === 'bullmq');
   const ratio = c && b ? c.tasksPerSec / b.tasksPerSec : NaN;
   rows.push(['framework', `${fmtNum((c ?? b)?.tasks ?? NaN)} no-op tasks, corral ÷ BullMQ (${(c ?? b)?.placement})`, `${fmtNum(c?.tasksPerSec ?? NaN)} vs ${fmtNum(b?.tasksPerSec ?? NaN)} tasks/s = ${fmtRatio(ratio)}`, verdict(ratio, 1)]);
+  const cpu = (r?: { nodeCpuUs: number; redisCpuUs: number }) => (r ? `${fmtNum(r.nodeCpuUs)} + ${fmtNum(r.redisCpuUs)}` : 'n/a');
+  rows.push(['framework', 'CPU µs per task, node + Redis (corral vs BullMQ)', `${cpu(c)} vs ${cpu(b)}`, '']);
   const failed = results.reduce((a, r) => a + r.rounds.reduce((x, y) => x + y.failed, 0), 0);
   if (failed > 0) rows.push(['framework', 'tasks that did not succeed', String(failed), 'should be 0']);
   const fo = await runFrameworkFailover();
