@@ -425,12 +425,15 @@ export class Client extends EventEmitter<ClientEvents> {
     this.saw(ev.zxid);
     const { fired, released } = this.registry.trigger(ev);
     for (const [path, kind] of released) this.interests.release(path, kind === 'data' ? 'node' : 'children');
-    const event: WatchEvent = { type: ev.type, path: ev.path, zxid: ev.zxid };
-    for (const w of fired) this.deliver(w, event);
+    if (fired.length > 0) {
+      const event: WatchEvent = { type: ev.type, path: ev.path, zxid: ev.zxid };
+      for (const w of fired) this.deliver(w, event);
+    }
     for (const s of this.streams) {
       if (!streamWants(s, ev)) continue;
       const arming = this.arming.get(s);
-      if (arming) arming.pending.push(ev); else s.offer({ ...event });
+      // Each stream its own event object: a consumer may keep or change what it gets.
+      if (arming) arming.pending.push(ev); else s.offer({ type: ev.type, path: ev.path, zxid: ev.zxid });
     }
   }
 

@@ -44,7 +44,10 @@ export class WatchRegistry {
     this.recentEvents[slot] = ev;
     this.recentFired[slot] = null;
     this.received++;
-    if (this.data.size === 0 && this.child.size === 0) return NOTHING;
+    // Most events fire no one-shot watch: find that out before making anything.
+    const data = ev.type !== 'childrenChanged' ? this.data.get(ev.path) : undefined;
+    const child = ev.type === 'childrenChanged' || ev.type === 'deleted' ? this.child.get(ev.path) : undefined;
+    if (!data && !child) return NOTHING;
     const fired = new Set<Watcher>();
     const released: Array<[string, OneShotKind]> = [];
     if (ev.type !== 'childrenChanged') this.take(this.data, ev, fired, released, 'data');

@@ -322,6 +322,24 @@ describe.each(harnesses)('watches — $name', (harness) => {
     w.close();
   });
 
+  it('drain() takes every queued event at once, in order; the iterator then goes on with later writes', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/burst');
+    const w = a.watch('/burst', { recursive: true });
+    await w.ready;
+    expect(w.drain()).toEqual([]);
+    await b.multi([op.create('/burst/a'), op.create('/burst/b'), op.create('/burst/c')]);
+    await b.setData('/burst', 'x');
+    await a.sync(); // every event of both writes is queued by now
+    expect(brief(await take(w, 1))).toEqual(['created /burst/a']);
+    expect(brief(w.drain())).toEqual(['created /burst/b', 'created /burst/c', 'dataChanged /burst']);
+    expect(w.drain()).toEqual([]);
+    await b.delete('/burst/a');
+    expect(brief(await take(w, 1))).toEqual(['deleted /burst/a']);
+    w.close();
+  });
+
   it('a persistent watch starts at the call: earlier writes are not reported, own writes issued right after it are', async () => {
     const a = await ctx.client();
     const b = await ctx.client();
