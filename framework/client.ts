@@ -256,9 +256,12 @@ export class TaskClient {
       await check(ids);
       if (missing.size > 0) {
         if (o.timeoutMs !== undefined) timer = setTimeout(() => stream.fail(new TimeoutError(`${missing.size} task(s) did not finish within ${o.timeoutMs} ms`)), o.timeoutMs);
-        for await (const ev of stream) {
-          if (ev.resync) await check([...missing]);
-          else if (ev.type === 'created') see(leaf(ev.path));
+        for await (const first of stream) {
+          // The whole burst queued by now (a worker records many outcomes in one multi).
+          for (const ev of [first, ...stream.drain()]) {
+            if (ev.resync) await check([...missing]);
+            else if (ev.type === 'created') see(leaf(ev.path));
+          }
           if (missing.size === 0) break;
         }
       }

@@ -201,13 +201,16 @@ export class Master extends EventEmitter<MasterEvents> {
   private consume(zk: Client, stream: WatchStream, fn: (ev: WatchEvent) => void): void {
     void (async () => {
       try {
-        for await (const ev of stream) {
-          if (ev.resync) {
-            // The change log did not reach back far enough: read everything again.
-            await this.rebuild(zk);
-            continue;
+        for await (const first of stream) {
+          // The whole burst queued by now (one multi's events come together) in one go.
+          for (const ev of [first, ...stream.drain()]) {
+            if (ev.resync) {
+              // The change log did not reach back far enough: read everything again.
+              await this.rebuild(zk);
+              continue;
+            }
+            fn(ev);
           }
-          fn(ev);
           this.kick.kick();
         }
       } catch {

@@ -50,6 +50,8 @@ export function leaf(path: string): string {
 /** For `/assign/<w>/<t>`: `[w, t]`; for anything else null. */
 export function splitAssignment(path: string): [string, string] | null {
   if (!path.startsWith(ASSIGN + '/')) return null;
-  const rest = path.slice(ASSIGN.length + 1).split('/');
-  return rest.length === 2 ? [rest[0], rest[1]] : null;
+  const from = ASSIGN.length + 1;
+  const slash = path.indexOf('/', from);
+  if (slash === -1 || path.indexOf('/', slash + 1) !== -1) return null;
+  return [path.slice(from, slash), path.slice(slash + 1)];
 }

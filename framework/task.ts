@@ -70,7 +70,7 @@ export function encode(value: unknown, what: string): Buffer {
 export function decodeTask(data: Uint8Array): TaskRecord {
   let r: unknown;
   try {
-    r = JSON.parse(Buffer.from(data).toString('utf8'));
+    r = JSON.parse(utf8(data));
   } catch (err) {
     throw new BadArgumentsError(`Malformed task JSON: ${(err as Error).message}`);
   }
@@ -89,7 +89,7 @@ export function decodeTask(data: Uint8Array): TaskRecord {
 export function decodeStatus(data: Uint8Array): StatusRecord {
   let r: unknown;
   try {
-    r = JSON.parse(Buffer.from(data).toString('utf8'));
+    r = JSON.parse(utf8(data));
   } catch (err) {
     throw new BadArgumentsError(`Malformed status JSON: ${(err as Error).message}`);
   }
@@ -107,4 +107,9 @@ export function toTaskError(err: unknown): TaskError {
     return e;
   }
   return { name: 'Error', message: String(err) };
+}
+
+/** The bytes as UTF-8 text, without copying them first (Buffer.from(uint8Array) copies). */
+function utf8(data: Uint8Array): string {
+  return (Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).toString('utf8');
 }

@@ -67,13 +67,48 @@ interface Job {
   id: string;
   version: number;
   record: TaskRecord;
-  controller: AbortController;
+  /** Made when the handler first reads `ctx.signal` (most never do): see abort(). */
+  controller: AbortController | null;
+  /** Set once the run was aborted (cancelled, timed out, lost), with why. */
+  aborted: boolean;
+  abortReason?: unknown;
+  /** While the handler runs: ends the run at once (see execute()). */
+  interrupt: ((reason: unknown) => void) | null;
   /** Set once the outcome is decided (done, cancelled or lost): later outcomes are ignored. */
   settled: boolean;
   started: boolean;
   /** Taken away (or the session went): its outcome is never recorded. */
   lost?: boolean;
-  progressChain: Promise<void>;
+  /** Progress writes in order; null while the handler reported none. */
+  progressChain: Promise<void> | null;
+}
+
+/** What a handler gets: its AbortSignal is only made if the handler reads it. */
+class JobContext implements TaskContext {
+  readonly id: string;
+  readonly attempt: number;
+  readonly #job: Job;
+  readonly #report: (job: Job, value: unknown) => Promise<void>;
+
+  constructor(job: Job, readonly worker: string, report: (job: Job, value: unknown) => Promise<void>) {
+    this.id = job.id;
+    this.attempt = job.record.attempts + 1;
+    this.#job = job;
+    this.#report = report;
+  }
+
+  get signal(): AbortSignal {
+    const job = this.#job;
+    if (!job.controller) {
+      job.controller = new AbortController();
+      if (job.aborted) job.controller.abort(job.abortReason);
+    }
+    return job.controller.signal;
+  }
+
+  progress(value: unknown): Promise<void> {
+    return this.#report(this.#job, value);
+  }
 }
 
 /**
@@ -227,7 +262,11 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
   private consume(stream: WatchStream, fn: (ev: WatchEvent) => void): void {
     void (async () => {
       try {
-        for await (const ev of stream) fn(ev);
+        for await (const ev of stream) {
+          fn(ev);
+          // The rest of the burst (one assignment multi's events come together) in one go.
+          for (const more of stream.drain()) fn(more);
+        }
       } catch {
         // The stream ends with the session; run() starts a new one.
       }
@@ -268,8 +307,8 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
   private fetch(zk: Client, id: string, task: string): void {
     if (this.jobs.has(task) || this.stop.signal.aborted) return;
     const job: Job = {
-      id: task, version: 0, record: undefined as unknown as TaskRecord, controller: new AbortController(),
-      settled: false, started: false, progressChain: Promise.resolve(),
+      id: task, version: 0, record: undefined as unknown as TaskRecord, controller: null, aborted: false, interrupt: null,
+      settled: false, started: false, progressChain: null,
     };
     this.jobs.set(task, job);
     this.toFetch.push(job);
@@ -347,39 +386,61 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
     }
   }
 
-  private async execute(job: Job): Promise<void> {
+  /**
+   * Runs the handler. Resolves when it settles, or at once when the run is aborted
+   * (cancelled, timed out, lost): the slot is free again even if the handler ignores its
+   * signal, and whatever it returns later is ignored.
+   */
+  private execute(job: Job): Promise<void> {
     const { record } = job;
-    const signal = job.controller.signal;
-    const ctx: TaskContext = {
-      id: job.id,
-      attempt: record.attempts + 1,
-      signal,
-      worker: this.currentId,
-      progress: (value) => this.progress(job, value),
-    };
-    let timer: NodeJS.Timeout | undefined;
-    if (record.opts.timeoutMs > 0) {
-      timer = setTimeout(() => job.controller.abort(new TimeoutError(`Task ${job.id} timed out after ${record.opts.timeoutMs} ms (timeoutMs)`)), record.opts.timeoutMs);
-    }
-    const aborted = new Promise<never>((_, reject) => {
-      if (signal.aborted) reject(signal.reason);
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (ok: boolean, value: unknown): void => {
+        if (job.interrupt === null) return;
+        job.interrupt = null;
+        clearTimeout(timer);
+        if (ok) this.settle(job, 'succeeded', value);
+        else this.settle(job, 'failed', undefined, value);
+        resolve();
+      };
+      job.interrupt = (reason) => finish(false, reason);
+      if (job.aborted) return finish(false, job.abortReason);
+      if (record.opts.timeoutMs > 0) {
+        timer = setTimeout(() => this.abort(job, new TimeoutError(`Task ${job.id} timed out after ${record.opts.timeoutMs} ms (timeoutMs)`)), record.opts.timeoutMs);
+      }
+      const ctx = new JobContext(job, this.currentId, this.reportProgress);
+      // In a microtask of its own, not inside pump()'s loop.
+      queueMicrotask(() => {
+        let r: unknown;
+        try {
+          r = this.handler(record.payload as P, ctx);
+        } catch (err) {
+          return finish(false, err);
+        }
+        if (r !== null && typeof (r as PromiseLike<unknown>)?.then === 'function') {
+          (r as PromiseLike<unknown>).then((v) => finish(true, v), (err: unknown) => finish(false, err));
+        } else {
+          finish(true, r);
+        }
+      });
     });
-    aborted.catch(() => undefined);
-    try {
-      const result = await Promise.race([Promise.resolve().then(() => this.handler(record.payload as P, ctx)), aborted]);
-      this.settle(job, 'succeeded', result);
-    } catch (err) {
-      this.settle(job, 'failed', undefined, err);
-    } finally {
-      clearTimeout(timer);
-    }
   }
+
+  /** Aborts a job's run: its signal (if the handler took it) fires, and a running handler is no longer waited for. */
+  private abort(job: Job, reason: unknown): void {
+    if (job.aborted) return;
+    job.aborted = true;
+    job.abortReason = reason;
+    job.controller?.abort(reason);
+    job.interrupt?.(reason);
+  }
+
+  private readonly reportProgress = (job: Job, value: unknown): Promise<void> => this.progress(job, value);
 
   private progress(job: Job, value: unknown): Promise<void> {
     const data = encode({ ...job.record, progress: value }, 'progress');
     const zk = this.zk;
-    const step = job.progressChain.then(async () => {
+    const step = (job.progressChain ?? Promise.resolve()).then(async () => {
       if (job.settled || !zk) return;
       try {
         const stat = await zk.setData(assignPath(this.currentId, job.id), data, job.version);
@@ -428,7 +489,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
   private cancel(job: Job): void {
     if (job.settled) return;
     job.settled = true;
-    job.controller.abort(new AbortedError(`Task ${job.id} was cancelled`));
+    this.abort(job, new AbortedError(`Task ${job.id} was cancelled`));
     const status: StatusRecord = {
       id: job.id, state: 'cancelled', attempts: job.record.attempts + (job.started ? 1 : 0), worker: this.currentId,
       submittedAt: job.record.submittedAt, finishedAt: Date.now(), error: { name: 'AbortedError', message: 'Cancelled' },
@@ -441,7 +502,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
     if (job.settled) return;
     job.settled = true;
     job.lost = true;
-    job.controller.abort(reason);
+    this.abort(job, reason);
     if (!job.started) this.jobs.delete(job.id);
     this.checkIdle();
   }
@@ -450,7 +511,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
     for (const job of this.jobs.values()) {
       if (!job.settled) {
         job.settled = true;
-        job.controller.abort(reason);
+        this.abort(job, reason);
       }
     }
     this.jobs.clear();
@@ -461,14 +522,16 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
   }
 
   private record(job: Job, ops: OpInput[], state: FinalState | 'retrying'): void {
-    // The assignment's version is read now: progress writes bumped it.
-    void job.progressChain.then(() => {
+    const queue = () => {
+      // The assignment's version is read now: progress writes bumped it.
       const del = ops.find((o) => o.type === 'delete' && o.path.startsWith('/assign/'));
       if (del) (del as { version: number }).version = job.version;
       this.pending.push({ job, ops, state });
       // setImmediate, not a microtask: outcomes decided in the same I/O phase share one multi.
       this.flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.flush());
-    });
+    };
+    // After the progress writes still on their way, if any.
+    if (job.progressChain) void job.progressChain.then(queue); else queue();
   }
 
   /** Writes every outcome decided in the same tick with as few multis as possible. */
