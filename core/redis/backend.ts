@@ -5,7 +5,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CreateMode, Op, OpResult, ReadOp, ReadResult, Stat } from '../types.js';
-import { eventsFromLog, eventsFromMessage, FRESH, freshStat, packOps, STAT_FIELDS, statFrom } from './codec.js';
+import { eventsFromLog, eventsFromMessage, FRESH, freshStat, nodeFrom, packOps, STAT_FIELDS, statFrom } from './codec.js';
 import type { RedisLinks } from './connection.js';
 import { keySlot, namespaceKeys, type NamespaceKeys } from './keys.js';
 import { loadScripts, type ScriptName } from './scripts.js';
@@ -218,7 +218,8 @@ export class RedisBackend implements Backend {
     // The Buffer variant keeps the data binary-safe.
     const r = (await this.read('get-data', [path], { buffers: true })) as unknown[];
     if (r.length === 1) throw new NoNodeError(path);
-    return { data: r[1] as Buffer, stat: statFrom(r, 2), zxid: Number(r[0]) };
+    const { data, stat } = nodeFrom(r[1] as Buffer[], Number(r[2]));
+    return { data, stat, zxid: Number(r[0]) };
   }
 
   async getChildren(path: string, page?: ChildrenPage): Promise<{ children: string[]; stat: Stat; next?: string; zxid: number }> {
@@ -244,8 +245,9 @@ export class RedisBackend implements Backend {
         results.push({ type: 'error', path: op.path, error: errorOf(Number(r[at]), op.path) });
         at += 1;
       } else if (op.type === 'getData') {
-        results.push({ type: 'getData', path: op.path, data: r[at + 1] as Buffer, stat: statFrom(r, at + 2) });
-        at += 2 + STAT_FIELDS;
+        const { data, stat } = nodeFrom(r[at + 1] as Buffer[], Number(r[at + 2]));
+        results.push({ type: 'getData', path: op.path, data, stat });
+        at += 3;
       } else {
         const stat = statFrom(r, at + 1);
         const k = Number(r[at + 1 + STAT_FIELDS]);

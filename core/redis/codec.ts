@@ -22,6 +22,46 @@ export function statFrom(r: readonly unknown[], at: number): Stat {
   };
 }
 
+/**
+ * A znode's data and Stat from its hash fields as a read script sends them (HGETALL's
+ * field, value, … as Buffers; see keys.lua for the fields and their defaults) and its
+ * child count.
+ */
+export function nodeFrom(h: readonly Buffer[], numChildren: number): { data: Buffer; stat: Stat } {
+  let data: Buffer = EMPTY;
+  let cz = 0, mz = -1, pz = -1, ct = 0, mt = -1, version = 0, cversion = 0;
+  let owner: string | null = null;
+  for (let i = 0; i < h.length; i += 2) {
+    const k = h[i];
+    const v = h[i + 1];
+    // Field names are 1-2 ASCII letters: tell them apart by their bytes.
+    const a = k[0];
+    const b = k.length > 1 ? k[1] : 0;
+    if (a === 100 /* d */) data = v;
+    else if (b === 122 /* z */) {
+      if (a === 99 /* cz */) cz = int(v); else if (a === 109 /* mz */) mz = int(v); else if (a === 112 /* pz */) pz = int(v);
+    } else if (b === 116 /* t */) {
+      if (a === 99 /* ct */) ct = int(v); else if (a === 109 /* mt */) mt = int(v);
+    } else if (a === 118 /* v */) version = int(v);
+    else if (a === 99 && b === 118 /* cv */) cversion = int(v);
+    else if (a === 111 /* o */) owner = v.length === 0 ? null : v.toString('utf8');
+  }
+  return {
+    data,
+    stat: {
+      czxid: cz, mzxid: mz < 0 ? cz : mz, pzxid: pz < 0 ? cz : pz, ctime: ct, mtime: mt < 0 ? ct : mt,
+      version, cversion, aversion: 0, ephemeralOwner: owner, dataLength: data.length, numChildren,
+    },
+  };
+}
+
+/** A non-negative decimal integer from its ASCII bytes. */
+function int(b: Buffer): number {
+  let n = 0;
+  for (let i = 0; i < b.length; i++) n = n * 10 + (b[i] - 48);
+  return n;
+}
+
 /** In a multi reply, in place of a create's Stat: the znode as that create left it. */
 export const FRESH = -1;
 

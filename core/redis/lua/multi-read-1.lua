@@ -6,7 +6,8 @@
   ARGV[1] prefix, ARGV[2] number of reads n, then 2 per read: type (d getData,
   c getChildren), path
   Returns {zxid, results...}, per read:
-    getData     -> 0, data, 10 stat fields
+    getData     -> 0, hash, numChildren: hash the znode's fields as HGETALL lists them
+                   (data and stat fields, defaults left out: see keys.lua readNode)
     getChildren -> 0, 10 stat fields, number of children k, k names (byte order)
     no such znode -> -101
 ]]
@@ -17,13 +18,13 @@ local n = tonumber(ARGV[2])
 for i = 1, n do
   local t, path = ARGV[1 + 2 * i], ARGV[2 + 2 * i]
   if t == 'd' then
-    local data, stat = readNode(path)
-    if data == nil then
+    local h, nc = readNode(path)
+    if h == nil then
       reply[#reply + 1] = -101
     else
       reply[#reply + 1] = 0
-      reply[#reply + 1] = data
-      for _, x in ipairs(stat) do reply[#reply + 1] = x end
+      reply[#reply + 1] = h
+      reply[#reply + 1] = nc
     end
   else
     local stat

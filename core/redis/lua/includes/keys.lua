@@ -42,17 +42,23 @@ local function rootStatDefault()
   return { 0, 0, 0, 0, 0, 0, 0, '', 0, redis.call('ZCARD', childKey('/')) }
 end
 
---- A znode's data and Stat, from one HGETALL (a fresh znode's hash has 3 fields); nil
---- when it does not exist.
+--- A znode's hash as HGETALL gives it (field, value, …: data and stat fields, defaults
+--- left out; the client works out the Stat, see codec.ts nodeFrom) and its child count;
+--- nil when it does not exist. Sent as is: a read costs Redis no parsing, no number
+--- formatting and no table per field (a fresh znode's hash is 3 fields).
+local ROOT_DEFAULT = { 'd', '', 'cz', '0', 'ct', '0' }
 local function readNode(path)
   local h = redis.call('HGETALL', nodeKey(path))
   if #h == 0 then
-    if path == '/' then return '', rootStatDefault() end
+    if path == '/' then return ROOT_DEFAULT, redis.call('ZCARD', childKey('/')) end
     return nil
   end
-  local f = {}
-  for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
-  local cz, ct, cv = tonumber(f.cz), tonumber(f.ct), tonumber(f.cv) or 0
-  return f.d, { cz, tonumber(f.mz) or cz, tonumber(f.pz) or cz, ct, tonumber(f.mt) or ct,
-    tonumber(f.v) or 0, cv, f.o or '', #f.d, numChildrenOf(path, cv) }
+  local nc = 0
+  if #h > 6 then
+    -- Not a fresh znode: it may have had children (cversion > 0).
+    for i = 1, #h, 2 do
+      if h[i] == 'cv' then nc = numChildrenOf(path, tonumber(h[i + 1])) break end
+    end
+  end
+  return h, nc
 end
