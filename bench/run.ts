@@ -95,7 +95,7 @@ async function soak(rows: Row[], argv: string[]): Promise<boolean> {
   rows.push(['soak', 'anomalies (lost, twice, unfinished, unknown, failed, crashed)',
     [a.lost, a.recordedTwice, a.neverFinished, a.unknownStatuses, a.notSucceeded, a.crashed].map((l) => l.length).join(', '),
     r.anomalyCount === 0 ? 'ok (must be 0)' : 'FAILED (must be 0)']);
-  for (const m of r.memory) rows.push(['soak', `RSS ${m.process}`, `${fmtBytes(m.first)} → ${fmtBytes(m.last)} (max ${fmtBytes(m.max)})`, '']);
+  for (const m of r.memory) rows.push(['soak', `RSS ${m.process}`, `${fmtBytes(m.first)} → ${fmtBytes(m.mid)} (mid-run) → ${fmtBytes(m.last)} (max ${fmtBytes(m.max)})`, '']);
   rows.push(['soak', 'Redis used_memory: before → after run → namespace removed',
     `${fmtBytes(r.redis.before.usedMemory)} → ${fmtBytes(r.redis.afterRun.usedMemory)} → ${fmtBytes(r.redis.afterClean.usedMemory)}`
     + (r.redis.keysLeft !== null ? `, ${r.redis.keysLeft} keys left` : ''), r.redis.keysLeft ? 'keys left over' : '']);

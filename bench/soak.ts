@@ -84,7 +84,9 @@ export interface Anomalies {
 export interface MemoryRow {
   process: string;
   samples: number;
+  /** After the warm-up, half-way through the faulty phase, at its end (medians of 3 samples). */
   first: number;
+  mid: number;
   last: number;
   max: number;
 }
@@ -114,7 +116,8 @@ interface Slot {
   generation: number;
   /** A fault (or a replacement) is in progress on it. */
   busy: boolean;
-  rss: Array<{ t: number; bytes: number }>;
+  /** RSS samples per generation (a long-lived process replaced after a crash starts a new series). */
+  rss: Map<number, Array<{ t: number; bytes: number }>>;
 }
 
 /** mulberry32: a small seeded PRNG, so a seed replays the same fault choices. */
@@ -248,7 +251,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     for (let i = 0; i < MASTERS + WORKERS; i++) {
       const role = i < MASTERS ? 'master' : 'worker';
       const index = role === 'master' ? i : i - MASTERS;
-      slots.push({ role, index, longLived: index === 0, proxy: await startProxy({ targetPort: redisPort }), proc: null, generation: 0, busy: false, rss: [] });
+      slots.push({ role, index, longLived: index === 0, proxy: await startProxy({ targetPort: redisPort }), proc: null, generation: 0, busy: false, rss: new Map() });
     }
     await Promise.all(slots.map(spawn));
     zk = await corralConnect('redis', namespace, { sessionTimeoutMs: 10_000 }, redisUrl);
@@ -262,9 +265,11 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
       while (sampling) {
         const t = now();
         for (const s of slots) {
-          // Generation 0 only: a long-lived process replaced after a crash starts a new series.
-          const bytes = s.longLived && s.generation === 0 && s.proc && !s.proc.exit ? rssOf(s.proc.pid) : null;
-          if (bytes !== null) s.rss.push({ t, bytes });
+          const bytes = s.longLived && s.proc && !s.proc.exit ? rssOf(s.proc.pid) : null;
+          if (bytes !== null) {
+            if (!s.rss.has(s.generation)) s.rss.set(s.generation, []);
+            s.rss.get(s.generation)!.push({ t, bytes });
+          }
         }
         harnessRss.push({ t, bytes: process.memoryUsage().rss });
         const rp = redis?.pid;
@@ -394,11 +399,17 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
       const v = s.map((x) => x.bytes);
       return {
         process: name, samples: v.length,
-        first: median(v.slice(0, 3)), last: median(v.slice(-3)), max: v.length ? Math.max(...v) : NaN,
+        first: median(v.slice(0, 3)), mid: median(v.slice(Math.max(0, (v.length >> 1) - 1), (v.length >> 1) + 2)), last: median(v.slice(-3)),
+        max: v.length ? Math.max(...v) : NaN,
       };
     };
     const memory = [
-      ...slots.filter((s) => s.longLived).map((s) => row(`${s.role}-${s.index} (long-lived child)`, s.rss)),
+      ...slots.filter((s) => s.longLived).map((s) => {
+        // The longest-lived of its processes (there is more than one only if one crashed).
+        const [gen, series] = [...s.rss.entries()].sort((a, b) => b[1].length - a[1].length)[0] ?? [0, []];
+        const label = s.rss.size > 1 ? `${s.role}-${s.index}.${gen} (long-lived; longest of ${s.rss.size} after crashes)` : `${s.role}-${s.index} (long-lived child)`;
+        return row(label, series);
+      }),
       ...(redis ? [row('redis-server', redisRss)] : []),
       row('bench process (submitter; keeps every task id)', harnessRss),
     ];
@@ -441,9 +452,11 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
       for (const [w, n] of where) console.log(`  !! ${n} unfinished task(s) ${w}`);
       console.log(`  master at the end: ${await tasks.master().catch(() => '?')}; workers registered: ${[...registered].join(' ') || 'none'}`);
     }
-    console.log(table(['RSS (sampled every 1 s)', 'samples', `at ${warmup.toFixed(0)} s`, 'at end', 'max', 'growth'], memory.map((r) => [
-      r.process, String(r.samples), fmtBytes(r.first), fmtBytes(r.last), fmtBytes(r.max), `${fmtBytes(r.last - r.first)} (${(((r.last - r.first) / r.first) * 100).toFixed(0)}%)`,
+    const pct = (a: number, b: number) => `${fmtBytes(b - a)} (${(((b - a) / a) * 100).toFixed(0)}%)`;
+    console.log(table(['RSS (sampled every 1 s)', 'samples', `first (from ${warmup.toFixed(0)} s)`, 'mid-run', 'at end', 'max', 'growth', 'of it in 2nd half'], memory.map((r) => [
+      r.process, String(r.samples), fmtBytes(r.first), fmtBytes(r.mid), fmtBytes(r.last), fmtBytes(r.max), pct(r.first, r.last), pct(r.mid, r.last),
     ])));
+    console.log('(growth that stops after the warm-up is the heap settling; growth that goes on in the 2nd half of a long run is a leak to look at)');
     const mem = (what: string, m: RedisMemory) => [what, fmtBytes(m.usedMemory), fmtBytes(m.usedMemory - before.usedMemory),
       fmtBytes(m.dataset), fmtBytes(m.lua), fmtNum(m.keys)];
     console.log(table(['Redis', 'used_memory', 'vs before', 'dataset', 'Lua VM + scripts', 'keys'], [
