@@ -11,9 +11,10 @@
 
   KEYS: the write keys of tree.lua (zxid, sessions, timeouts, ttl, log, recursive, sessionSeq)
   ARGV[1] prefix, ARGV[2] session id, ARGV[3] number of ops n, ARGV[4] the ops, packed
-    one after the other as struct '>c1BdIc0Ic0' (core/redis/codec.ts packOps): type
+    one after the other as struct '>c1BdIIc0Ic0' (core/redis/codec.ts packOps): type
     (c create, d delete, s setData, k check), mode (index in CREATE_MODES), number (ttl
-    ms for create, expected version for the others; -1 = any version), path, data.
+    ms for create, expected version for the others; -1 = any version), the byte offset
+    of the path's last '/' (so its parent costs no pattern match here), path, data.
     (One argument instead of five per op: each argument costs the client and Redis more
     than unpacking it here.)
   Returns:
@@ -34,15 +35,18 @@ local n = tonumber(ARGV[3])
 -- Create modes by their code: their index in CREATE_MODES (core/types.ts).
 local MODES = { [0] = 'persistent', 'ephemeral', 'persistent_sequential', 'ephemeral_sequential', 'container',
   'persistent_with_ttl' }
-local opType, opMode, opNum, opPath, opData = {}, {}, {}, {}, {}
+local opType, opMode, opNum, opPath, opParent, opData = {}, {}, {}, {}, {}, {}
 do
   local packed, at = ARGV[4], 1
   for i = 1, n do
-    local t, mode
-    t, mode, opNum[i], opPath[i], opData[i], at = struct.unpack('>c1BdIc0Ic0', packed, at)
-    opType[i], opMode[i] = t, MODES[mode]
+    local t, mode, cut, path
+    t, mode, opNum[i], cut, path, opData[i], at = struct.unpack('>c1BdIIc0Ic0', packed, at)
+    opType[i], opMode[i], opPath[i] = t, MODES[mode], path
+    if t == 'c' or t == 'd' then opParent[i] = cut == 0 and '/' or string.sub(path, 1, cut) end
   end
 end
+-- Per create op: the key of the znode it made (built once, for the check and the write).
+local opKey = {}
 
 -- The caller's session first: a session past its deadline cannot write, even before a
 -- reaper tick (touch-session, reap) has removed it and its ephemerals.
@@ -79,13 +83,13 @@ end
 -- `before`: whether each touched znode existed before the multi (and its owner and mode).
 local view, before, touched = {}, {}, {}
 local ABSENT = { exists = false }
--- Per create op: the parent of the znode it created.
-local parentOfOp = {}
+-- Per path a delete op removed: its parent.
+local goneParent = {}
 
 --- The table entry of a znode op i created (see `view`).
 local function promote(p, i)
   local mode = opMode[i]
-  local v = { exists = true, full = true, path = p, parent = parentOfOp[i], created = true, v = 0, cv = 0,
+  local v = { exists = true, full = true, path = p, parent = opParent[i], created = true, v = 0, cv = 0,
               o = isEphemeral(mode) and sid or '', m = mode, t = opNum[i], cz = ZXID_S, mz = ZXID_S, pz = ZXID_S,
               ct = NOW_S, mt = NOW_S, data = i, dl = #opData[i], nc0 = 0, dnc = 0 }
   view[p] = v
@@ -175,31 +179,41 @@ end
 -- Check pass.
 local actual, snapshots = {}, {}
 local events, containers, isContainer = {}, {}, {}
+-- A parent's childrenChanged is recorded at its first child op only: 64 creates under one
+-- parent are one event (emit() would drop the repeats; this spares making them).
+local hasChildrenChanged = {}
+local function childrenChangedOf(pp)
+  if not hasChildrenChanged[pp] then
+    hasChildrenChanged[pp] = true
+    addEvent(events, 'h', pp, '')
+  end
+end
 for i = 1, n do
   local t, path, mode, num = opType[i], opPath[i], opMode[i], opNum[i]
   if t == 'c' then
     if path == '/' then return { E_NODEEXISTS, i - 1, '/' } end
-    local pp = parentOf(path)
+    local pp = opParent[i]
     local parent = look(pp)
     if not parent.exists then return { E_NONODE, i - 1, path } end
     if parent.o ~= '' then return { E_NOCHILDRENFOREPHEMERALS, i - 1, path } end
     local p = path
     if isSequential(mode) then p = path .. string.format('%010d', parent.cv) end
     local cur = view[p]
+    local key = nodeKey(p)
+    opKey[i] = key
     if cur == nil then
       -- Existence is all a create needs to know of its target (EXISTS is cheaper than a read).
-      if redis.call('EXISTS', nodeKey(p)) == 1 then return { E_NODEEXISTS, i - 1, p } end
+      if redis.call('EXISTS', key) == 1 then return { E_NODEEXISTS, i - 1, p } end
       remember(p, ABSENT)
     elseif type(cur) == 'number' or cur.exists then
       return { E_NODEEXISTS, i - 1, p }
     end
     view[p] = i
-    parentOfOp[i] = pp
     parent.dnc = parent.dnc + 1
     childChanged(parent)
     actual[i] = p
     addEvent(events, 'c', p, pp)
-    addEvent(events, 'h', pp, '')
+    childrenChangedOf(pp)
   elseif t == 'd' then
     if path == '/' then return { E_BADARGUMENTS, i - 1, '/' } end
     local node = look(path)
@@ -207,12 +221,13 @@ for i = 1, n do
     if num ~= -1 and num ~= node.v then return { E_BADVERSION, i - 1, path } end
     if numChildren(node) > 0 then return { E_NOTEMPTY, i - 1, path } end
     view[path] = ABSENT
-    local pp = parentOf(path)
+    local pp = opParent[i]
+    goneParent[path] = pp
     local parent = look(pp)
     parent.dnc = parent.dnc - 1
     childChanged(parent)
     addEvent(events, 'd', path, pp)
-    addEvent(events, 'h', pp, '')
+    childrenChangedOf(pp)
     -- Emptied containers are deleted after the write, in the order they were emptied.
     if parent.m == 'container' and not isContainer[pp] then
       isContainer[pp] = true
@@ -273,7 +288,7 @@ local function childList(lists, pp)
 end
 for _, p in ipairs(touched) do
   local was, v = before[p], view[p]
-  local key = nodeKey(p)
+  local key = type(v) == 'number' and opKey[v] or nodeKey(p)
   if type(v) == 'number' then
     -- Created by op v and untouched since: the usual create.
     local mode, data = opMode[v], opData[v]
@@ -292,7 +307,7 @@ for _, p in ipairs(touched) do
     if was.exists and was.o ~= '' then redis.call('SREM', ephKey(was.o), p) end
     if was.exists and was.m == TTL_MODE and mode ~= TTL_MODE then redis.call('ZREM', K_TTL, p) end
     if not was.exists then
-      local pp = parentOfOp[v]
+      local pp = opParent[v]
       local l = childList(added, pp)
       l[#l + 1] = leafOf(p, pp)
     end
@@ -320,7 +335,7 @@ for _, p in ipairs(touched) do
   end
   if type(v) == 'table' then
     if p ~= '/' and was.exists ~= v.exists then
-      local pp = v.parent or parentOf(p)
+      local pp = v.parent or goneParent[p] or parentOf(p)
       local l = childList(v.exists and added or removed, pp)
       l[#l + 1] = leafOf(p, pp)
     end
