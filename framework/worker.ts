@@ -377,7 +377,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
       if (job.settled) continue;
       this.running++;
       job.started = true;
-      void this.execute(job).finally(() => {
+      this.execute(job, () => {
         this.running--;
         if (job.lost) this.done(job);
         this.pump();
@@ -387,42 +387,42 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * Runs the handler. Resolves when it settles, or at once when the run is aborted
-   * (cancelled, timed out, lost): the slot is free again even if the handler ignores its
-   * signal, and whatever it returns later is ignored.
+   * Runs the handler, then calls `done`: when the handler settles, or at once when the run
+   * is aborted (cancelled, timed out, lost), so the slot is free again even if the handler
+   * ignores its signal; whatever it returns later is ignored.
    */
-  private execute(job: Job): Promise<void> {
+  private execute(job: Job, done: () => void): void {
     const { record } = job;
-    return new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (ok: boolean, value: unknown): void => {
-        if (job.interrupt === null) return;
-        job.interrupt = null;
-        clearTimeout(timer);
-        if (ok) this.settle(job, 'succeeded', value);
-        else this.settle(job, 'failed', undefined, value);
-        resolve();
-      };
-      job.interrupt = (reason) => finish(false, reason);
-      if (job.aborted) return finish(false, job.abortReason);
-      if (record.opts.timeoutMs > 0) {
-        timer = setTimeout(() => this.abort(job, new TimeoutError(`Task ${job.id} timed out after ${record.opts.timeoutMs} ms (timeoutMs)`)), record.opts.timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (ok: boolean, value: unknown): void => {
+      if (job.interrupt === null) return;
+      job.interrupt = null;
+      clearTimeout(timer);
+      if (ok) this.settle(job, 'succeeded', value);
+      else this.settle(job, 'failed', undefined, value);
+      // Not synchronously: an abort comes from inside abandonAll() or lose(), which must
+      // finish their work (clearing what waits) before the slot is handed on.
+      queueMicrotask(done);
+    };
+    job.interrupt = (reason) => finish(false, reason);
+    if (job.aborted) return finish(false, job.abortReason);
+    if (record.opts.timeoutMs > 0) {
+      timer = setTimeout(() => this.abort(job, new TimeoutError(`Task ${job.id} timed out after ${record.opts.timeoutMs} ms (timeoutMs)`)), record.opts.timeoutMs);
+    }
+    const ctx = new JobContext(job, this.currentId, this.reportProgress);
+    // In a microtask of its own, not inside pump()'s loop.
+    queueMicrotask(() => {
+      let r: unknown;
+      try {
+        r = this.handler(record.payload as P, ctx);
+      } catch (err) {
+        return finish(false, err);
       }
-      const ctx = new JobContext(job, this.currentId, this.reportProgress);
-      // In a microtask of its own, not inside pump()'s loop.
-      queueMicrotask(() => {
-        let r: unknown;
-        try {
-          r = this.handler(record.payload as P, ctx);
-        } catch (err) {
-          return finish(false, err);
-        }
-        if (r !== null && typeof (r as PromiseLike<unknown>)?.then === 'function') {
-          (r as PromiseLike<unknown>).then((v) => finish(true, v), (err: unknown) => finish(false, err));
-        } else {
-          finish(true, r);
-        }
-      });
+      if (r !== null && typeof (r as PromiseLike<unknown>)?.then === 'function') {
+        (r as PromiseLike<unknown>).then((v) => finish(true, v), (err: unknown) => finish(false, err));
+      } else {
+        finish(true, r);
+      }
     });
   }
 
