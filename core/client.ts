@@ -62,6 +62,8 @@ export class Client extends EventEmitter<ClientEvents> {
   /** While suspended: fires when the session must have expired on the backend too. */
   private expiryTimer: NodeJS.Timeout | null = null;
   private lastContact = 0;
+  /** When the last heartbeat was sent. */
+  private lastBeat = 0;
   /** Highest zxid seen in any reply: the store must never be behind it. */
   private seenZxid = 0;
   /** Every event with zxid ≤ this has been received (what catch-up starts from). */
@@ -95,7 +97,7 @@ export class Client extends EventEmitter<ClientEvents> {
     const { sessionId, zxid } = await this.backend.createSession(this.settings.sessionTimeoutMs);
     this.sessionId = sessionId;
     this.seenZxid = this.safeZxid = zxid;
-    this.lastContact = sent;
+    this.lastContact = this.lastBeat = sent;
     this.setState('connected');
     this.scheduleBeat();
   }
@@ -335,7 +337,13 @@ export class Client extends EventEmitter<ClientEvents> {
       p.catch(noop);
     } catch (err) {
       p = Promise.reject(err);
+      // Refused at once (closed, suspended, expired) while an earlier op is still in flight:
+      // handled only when that one settles, so mark it handled now or Node kills the process.
+      p.catch(noop);
     }
+    // A caller that never yields to the event loop (a loop of awaits on the embedded store
+    // completes in microtasks) would starve the heartbeat timer: beat from here when one is due.
+    if (performance.now() - this.lastBeat >= this.beatInterval()) void this.beat();
     const prev = this.tail;
     const out = prev.then(() => p);
     this.tail = out.then(noop, noop);
@@ -509,11 +517,14 @@ export class Client extends EventEmitter<ClientEvents> {
 
   private scheduleBeat(): void {
     if (this.timer) clearTimeout(this.timer);
-    const t = this.settings.sessionTimeoutMs;
-    // Heartbeat at a third of the timeout; while suspended, retry often so a short outage ends quickly.
-    const delay = this.currentState === 'suspended' ? Math.min(Math.floor(t / 10), 200) : Math.floor(t / 3);
-    this.timer = setTimeout(() => void this.beat(), Math.max(delay, 5));
+    this.timer = setTimeout(() => void this.beat(), this.beatInterval());
     this.timer.unref();
+  }
+
+  /** Heartbeat at a third of the timeout; while suspended, retry often so a short outage ends quickly. */
+  private beatInterval(): number {
+    const t = this.settings.sessionTimeoutMs;
+    return Math.max(this.currentState === 'suspended' ? Math.min(Math.floor(t / 10), 200) : Math.floor(t / 3), 5);
   }
 
   private async beat(): Promise<void> {
@@ -525,6 +536,7 @@ export class Client extends EventEmitter<ClientEvents> {
       // The backend moved the deadline when it ran the beat, at or after this moment: counting
       // from here, the client never believes in a session the backend has already expired.
       const sent = performance.now();
+      this.lastBeat = sent;
       // What the client had seen when it sent the beat: the store answered after that, so
       // it must be at least there. Events seen meanwhile (on the events link, which can run
       // ahead of this reply) prove nothing about the store having gone back.

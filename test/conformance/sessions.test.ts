@@ -52,6 +52,26 @@ describe.each(harnesses)('sessions — $name', (harness) => {
     await expect(a.whenConnected(100)).rejects.toBeInstanceOf(ClientClosedError);
   });
 
+  it('a call refused while an earlier one is still in flight never becomes an unhandled rejection', async () => {
+    const a = await ctx.client();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const inFlight = a.exists('/');
+      const closing = a.close();
+      const refused = a.exists('/').catch((e: unknown) => e);
+      await sleep(50); // past the checkpoints where Node reports unhandled rejections
+      expect(await refused).toBeInstanceOf(ClientClosedError);
+      await inFlight.catch(() => undefined);
+      await closing;
+      await sleep(10);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('closing a session without ephemerals writes nothing', async () => {
     const a = await ctx.client();
     await a.create('/kept');
