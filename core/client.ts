@@ -53,6 +53,8 @@ export class Client extends EventEmitter<ClientEvents> {
   private readonly registry = new WatchRegistry();
   private readonly interests: Interests;
   private readonly streams = new Set<WatchStream>();
+  /** `streams` as an array, for dispatch (iterating a Set made garbage per event and stream). */
+  private streamList: WatchStream[] = [];
   /** Streams being armed: events that arrived meanwhile, and the lowest zxid of this client's writes issued after the watch call. */
   private readonly arming = new Map<WatchStream, { pending: BackendEvent[]; ownFloor: number; issuedAt: number }>();
   /** Count of writes issued, so a write can be placed before or after a `watch()` call. */
@@ -432,12 +434,14 @@ export class Client extends EventEmitter<ClientEvents> {
     if (ev.zxid - 1 > this.safeZxid) this.safeZxid = ev.zxid - 1;
     this.saw(ev.zxid);
     const { fired, released } = this.registry.trigger(ev);
-    for (const [path, kind] of released) this.interests.release(path, kind === 'data' ? 'node' : 'children');
+    if (released.length > 0) for (const [path, kind] of released) this.interests.release(path, kind === 'data' ? 'node' : 'children');
     if (fired.length > 0) {
       const event: WatchEvent = { type: ev.type, path: ev.path, zxid: ev.zxid };
       for (const w of fired) this.deliver(w, event);
     }
-    for (const s of this.streams) {
+    const streams = this.streamList;
+    for (let i = 0; i < streams.length; i++) {
+      const s = streams[i];
       if (!streamWants(s, ev)) continue;
       const arming = this.arming.get(s);
       // Each stream its own event object: a consumer may keep or change what it gets.
@@ -479,6 +483,7 @@ export class Client extends EventEmitter<ClientEvents> {
    */
   private async armStream(s: WatchStream, issuedAt: number): Promise<void> {
     this.streams.add(s);
+    this.streamList = [...this.streams];
     const arming = { pending: [] as BackendEvent[], ownFloor: Infinity, issuedAt };
     this.arming.set(s, arming);
     const kinds: InterestKind[] = s.recursive ? ['recursive'] : ['node', 'children'];
@@ -501,6 +506,7 @@ export class Client extends EventEmitter<ClientEvents> {
 
   private dropStream(s: WatchStream): void {
     if (!this.streams.delete(s)) return;
+    this.streamList = [...this.streams];
     this.arming.delete(s);
     if (this.currentState === 'closed' || this.currentState === 'expired') return;
     for (const k of s.recursive ? (['recursive'] as const) : (['node', 'children'] as const)) this.interests.release(s.path, k);
@@ -693,6 +699,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.interests.clear();
     for (const s of [...this.streams]) (err ? s.fail(err) : s.close());
     this.streams.clear();
+    this.streamList = [];
   }
 
   private async shutdown(): Promise<void> {
