@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import {
-  AbortedError, ClientClosedError, SessionExpiredError,
+  AbortedError, ClientClosedError, NoNodeError, SessionExpiredError,
   type Client, type SessionState, type WatchEvent,
 } from '../core/index.js';
 import { LeaseLostError } from './errors.js';
@@ -52,7 +52,10 @@ export class Lease extends EventEmitter<LeaseEvents> {
     this.sessionId = zk.sessionId;
     zk.on('state', this.onState);
     if (zk.state === 'suspended') this.doubt = true;
-    this.watchSelf();
+    // Armed on the next turn of the event loop: a lease given back in the turn that granted
+    // it (a critical section that awaits no I/O) never needed its watch, and skips the read
+    // and subscription. A deletion before the watch is armed is seen by the read that arms it.
+    setImmediate(() => this.watchSelf());
   }
 
   /** Aborted when the lease is lost or released; its `reason` says which. */
@@ -113,29 +116,38 @@ export class Lease extends EventEmitter<LeaseEvents> {
   /** After a reconnect: the znode must still exist, be the same one, and be ours. */
   private async verify(): Promise<void> {
     try {
-      const stat = await this.zk.exists(this.path, { watch: this.onNode });
+      const { stat } = await this.zk.getChildren(this.path, { watch: this.onNode, limit: 1 });
       if (this.ended) return;
-      if (!stat || stat.czxid !== this.token || stat.ephemeralOwner !== this.sessionId) {
-        this.lose(new LeaseLostError('znode gone or no longer owned by this session after reconnect', this.path));
+      if (stat.czxid !== this.token || stat.ephemeralOwner !== this.sessionId) {
+        this.lose(new LeaseLostError('znode no longer owned by this session after reconnect', this.path));
         return;
       }
       this.doubt = false;
       this.emit('reconnected');
     } catch (err) {
+      if (this.ended) return;
+      if (err instanceof NoNodeError) this.lose(new LeaseLostError('znode gone after reconnect', this.path));
       // Still cut off: stay in doubt; the next `reconnected` verifies again.
-      if (!isConnectionLoss(err)) this.lose(err instanceof Error ? err : new Error(String(err)));
+      else if (!isConnectionLoss(err)) this.lose(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
-  /** Watches our own znode, so a deletion by anyone (an operator, a reaper) is reported. */
+  /**
+   * Watches our own znode, so a deletion by anyone (an operator, a reaper) is reported.
+   * A child watch: on an ephemeral znode (it has no children) it fires only when the
+   * znode goes, and a znode already gone arms nothing (an `exists` watch on a missing path
+   * would stay armed, with its subscription, until that path is created — never, for a
+   * lock's sequential name).
+   */
   private watchSelf(): void {
-    this.zk.exists(this.path, { watch: this.onNode }).then(
-      (stat) => {
-        if (!this.ended && (!stat || stat.czxid !== this.token)) this.lose(new LeaseLostError('znode deleted', this.path));
+    if (this.ended) return;
+    this.zk.getChildren(this.path, { watch: this.onNode, limit: 1 }).then(
+      ({ stat }) => {
+        if (!this.ended && stat.czxid !== this.token) this.lose(new LeaseLostError('znode deleted', this.path));
       },
       (err) => {
         if (this.ended || isConnectionLoss(err)) return; // verify() runs after the reconnect
-        this.lose(err instanceof Error ? err : new Error(String(err)));
+        this.lose(err instanceof NoNodeError ? new LeaseLostError('znode deleted', this.path) : err instanceof Error ? err : new Error(String(err)));
       },
     );
   }

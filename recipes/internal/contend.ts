@@ -1,4 +1,4 @@
-import { AbortedError, joinPath, type Client, type Data, type Stat } from '../../core/index.js';
+import { AbortedError, NoNodeError, joinPath, type Client, type Data, type Stat } from '../../core/index.js';
 import { LeaseLostError } from '../errors.js';
 import type { Wait } from './args.js';
 import { createProtected, deleteOwn, listContenders, type Contender } from './protected.js';
@@ -6,19 +6,28 @@ import { joinWatch } from './shared-watch.js';
 import { isConnectionLoss, untilConnected, waitWake } from './wait.js';
 
 /**
- * Waits until one of `paths` is gone (or changes: the caller re-reads either way). Only
- * these znodes are watched — never the parent — so a release wakes only the waiter(s)
- * that depend on it: no herd effect. The watches are shared per client and path
- * (see shared-watch.ts), so a wait that times out leaves nothing of its own armed.
+ * Waits until one of `paths` is gone (or its children change: the caller re-reads either
+ * way). Only these znodes are watched — never the parent — so a release wakes only the
+ * waiter(s) that depend on it: no herd effect. Child watches: on the ephemeral znodes
+ * waited for here they fire only on deletion (a data change wakes no one), and a znode
+ * already gone arms nothing — an `exists` watch on it would stay armed, with its
+ * subscription, until that path is created again, which for a sequential name is never.
+ * The watches are shared per client and path (see shared-watch.ts), so a wait that
+ * times out leaves nothing of its own armed.
  */
 export async function waitChange(zk: Client, paths: readonly string[], wait: Wait, what: string): Promise<void> {
   const joined: Array<() => void> = [];
   try {
     await waitWake(zk, wait, what, async (wake) => {
       for (const p of paths) {
-        const w = joinWatch(zk, p, 'data', wake);
+        const w = joinWatch(zk, p, 'children', wake);
         joined.push(w.leave);
-        if (!(await zk.exists(p, { watch: w.watcher }))) return true;
+        try {
+          await zk.getChildren(p, { watch: w.watcher, limit: 1 });
+        } catch (err) {
+          if (err instanceof NoNodeError) return true;
+          throw err;
+        }
       }
       return false;
     });

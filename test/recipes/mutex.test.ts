@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AbortedError, BadArgumentsError, SessionExpiredError, TimeoutError, type Client } from '../../core/index.js';
+import { AbortedError, BadArgumentsError, SessionExpiredError, TimeoutError, ensurePath, type Client } from '../../core/index.js';
+import { waitChange } from '../../recipes/internal/contend.js';
+import { FOREVER } from '../../recipes/internal/wait.js';
 import { LeaseLostError, Mutex, withLock, type Lease } from '../../recipes/index.js';
 import { BACKENDS, client, countingClient, cut, faultyClient, heal, lossyClient, newNamespace, sleep, until } from './backends.js';
 
@@ -158,6 +160,90 @@ describe.each(BACKENDS)('Mutex on %s', (kind) => {
     expect(armed()).toEqual([held.path]);
     await held.release();
     await until(() => armed().length === 0, 2000, 'leftover watch fired');
+  });
+
+  /** White-box: the one-shot watches a client has armed, and the watch interests (on Redis, subscriptions) it holds. */
+  function armedPaths(c: Client): string[] {
+    return (c as unknown as { registry: { armed(): Array<{ path: string }> } }).registry.armed().map((w) => w.path);
+  }
+  function interestCount(c: Client): number {
+    return (c as unknown as { interests: { size: number } }).interests.size;
+  }
+
+  it('acquire/release cycles leave no watch armed and no subscription held behind', async () => {
+    const ns = newNamespace();
+    const a = await zk(ns);
+    const b = await zk(ns);
+    const ma = new Mutex(a, '/noleak');
+    const mb = new Mutex(b, '/noleak');
+    // Uncontended: leases given back at once, and leases held across I/O.
+    for (let i = 0; i < 20; i++) {
+      const lease = await ma.acquire();
+      if (i % 2 === 1) await sleep(2);
+      await lease.release();
+    }
+    // Contended: b waits on a's znode and a's release wakes it.
+    for (let i = 0; i < 5; i++) {
+      const la = await ma.acquire();
+      const pb = mb.acquire();
+      await until(async () => (await children(a, '/noleak')).length === 2, 2000, 'queued');
+      await la.release();
+      const lb = await pb;
+      await sleep(2);
+      await lb.release();
+    }
+    // A wait on a znode that is already gone ends at once and arms nothing.
+    await waitChange(b, ['/noleak/_c_gone'], FOREVER, 'test');
+    await until(() => armedPaths(a).length + armedPaths(b).length === 0, 2000, 'no watch left armed');
+    expect(interestCount(a)).toBe(0);
+    expect(interestCount(b)).toBe(0);
+  });
+
+  it('a lease given back in the turn that granted it makes no read of its znode; one held across I/O watches it', async () => {
+    const ns = newNamespace();
+    const c = await zk(ns);
+    let reads = 0;
+    const counted = c as unknown as Record<'exists' | 'getData' | 'getChildren', (...args: unknown[]) => Promise<unknown>>;
+    for (const m of ['exists', 'getData', 'getChildren'] as const) {
+      const f = counted[m].bind(c);
+      counted[m] = (...args: unknown[]) => {
+        reads++;
+        return f(...args);
+      };
+    }
+    const m = new Mutex(c, '/turn');
+    await ensurePath(c, '/turn');
+    const r0 = reads;
+    await (await m.acquire()).release();
+    await sleep(30);
+    expect(reads - r0).toBe(1); // the contender list, nothing else
+    const r1 = reads;
+    const held = await m.acquire();
+    await sleep(30);
+    expect(reads - r1).toBe(2); // the list, then the watch on its own znode
+    expect(armedPaths(c)).toEqual([held.path]);
+    await held.release();
+    await until(() => armedPaths(c).length === 0, 2000, 'own watch fired on release');
+  });
+
+  it('a data change on the holder\'s znode wakes no waiter', async () => {
+    const ns = newNamespace();
+    const a = await zk(ns);
+    const holder = await new Mutex(a, '/quiet', { data: 'v1' }).acquire();
+    const { zk: c, events } = await countingClient(kind, ns);
+    open.push(c);
+    let granted = false;
+    const p = new Mutex(c, '/quiet').acquire().then((l) => { granted = true; return l; });
+    await until(async () => (await children(a, '/quiet')).length === 2, 2000, 'queued');
+    await sleep(50);
+    const before = events();
+    await a.setData(holder.path, 'v2');
+    await sleep(100);
+    expect(events() - before).toBe(0);
+    expect(granted).toBe(false);
+    await holder.release();
+    await (await p).release();
+    expect(events() - before).toBe(1);
   });
 
   it('a create whose reply was lost is found again, not duplicated (protected mode)', async () => {
