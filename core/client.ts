@@ -183,14 +183,17 @@ export class Client extends EventEmitter<ClientEvents> {
       validatePath(path);
       const watcher = this.watcherOf(options);
       const mark = await this.prepare(path, 'node', watcher);
+      let armed = false;
       try {
         const r = await this.backend.exists(path);
         this.saw(r.zxid);
+        armed = true;
         if (watcher) this.arm('data', path, watcher, r.zxid, mark, r.stat !== null);
         await this.flush(r.zxid);
         return r.stat;
       } catch (err) {
-        if (watcher) this.interests.release(path, 'node');
+        // Once armed, the watch is registered: a failure after that (the flush) leaves it be.
+        if (watcher && !armed) this.disarm(path, 'node');
         throw err;
       }
     });
@@ -202,14 +205,17 @@ export class Client extends EventEmitter<ClientEvents> {
       validatePath(path);
       const watcher = this.watcherOf(options);
       const mark = await this.prepare(path, 'node', watcher);
+      let armed = false;
       try {
         const r = await this.backend.getData(path);
         this.saw(r.zxid);
+        armed = true;
         if (watcher) this.arm('data', path, watcher, r.zxid, mark);
         await this.flush(r.zxid);
         return { data: r.data, stat: r.stat };
       } catch (err) {
-        if (watcher) this.interests.release(path, 'node');
+        // Once armed, the watch is registered: a failure after that (the flush) leaves it be.
+        if (watcher && !armed) this.disarm(path, 'node');
         throw err;
       }
     });
@@ -229,14 +235,17 @@ export class Client extends EventEmitter<ClientEvents> {
         : undefined;
       const watcher = this.watcherOf(options);
       const mark = await this.prepare(path, 'children', watcher);
+      let armed = false;
       try {
         const r = await this.backend.getChildren(path, page);
         this.saw(r.zxid);
+        armed = true;
         if (watcher) this.arm('child', path, watcher, r.zxid, mark);
         await this.flush(r.zxid);
         return r.next === undefined ? { children: r.children, stat: r.stat } : { children: r.children, stat: r.stat, next: r.next };
       } catch (err) {
-        if (watcher) this.interests.release(path, 'children');
+        // Once armed, the watch is registered: a failure after that (the flush) leaves it be.
+        if (watcher && !armed) this.disarm(path, 'children');
         throw err;
       }
     });
@@ -407,9 +416,20 @@ export class Client extends EventEmitter<ClientEvents> {
   /** Declares interest before the read, so no event can slip between the read and the watch. */
   private async prepare(path: string, kind: InterestKind, watcher: Watcher | undefined): Promise<number> {
     if (!watcher) return 0;
-    const mark = this.registry.mark;
-    await this.interests.acquire(path, kind);
+    const mark = this.registry.beginArm();
+    try {
+      await this.interests.acquire(path, kind);
+    } catch (err) {
+      this.registry.cancelArm();
+      throw err;
+    }
     return mark;
+  }
+
+  /** The read that was to arm a watch failed after prepare(): undo what prepare() did. */
+  private disarm(path: string, kind: InterestKind): void {
+    this.registry.cancelArm();
+    this.interests.release(path, kind);
   }
 
   private arm(kind: OneShotKind, path: string, watcher: Watcher, zxid: number, mark: number, existed = true): void {

@@ -29,19 +29,35 @@ export class WatchRegistry {
    * twice): a ring, event number k (counted from 0) in slot k % RECENT. `fired` is null
    * until the event fires a watcher, so events nobody watches one-shot cost no set.
    */
-  private readonly recentEvents: BackendEvent[] = new Array(RECENT);
-  private readonly recentFired: Array<Set<Watcher> | null> = new Array(RECENT);
+  private readonly recentEvents: Array<BackendEvent | null> = new Array(RECENT).fill(null);
+  private readonly recentFired: Array<Set<Watcher> | null> = new Array(RECENT).fill(null);
   private received = 0;
+  /**
+   * Reads that will arm a watch and have not yet (see beginArm). Only while there are some
+   * can an event matter later, so only then are events kept: a client that arms no watch
+   * keeps none, and its events die young instead of outliving 4096 others.
+   */
+  private arming = 0;
 
-  /** Count of events received so far; take it before the read that arms a watch. */
-  get mark(): number {
+  /**
+   * Call before the read that arms a watch; returns the mark to pass to add(). Every call
+   * is ended by exactly one add() or cancelArm().
+   */
+  beginArm(): number {
+    this.arming++;
     return this.received;
+  }
+
+  /** The read that was to arm a watch failed: it arms nothing. */
+  cancelArm(): void {
+    this.arming--;
   }
 
   /** Records a received event and returns the watchers it fires (each once), removing them. */
   trigger(ev: BackendEvent): { fired: Watcher[]; released: Array<[string, OneShotKind]> } {
     const slot = this.received % RECENT;
-    this.recentEvents[slot] = ev;
+    const keep = this.arming > 0;
+    this.recentEvents[slot] = keep ? ev : null;
     this.recentFired[slot] = null;
     this.received++;
     // Most events fire no one-shot watch: find that out before making anything.
@@ -53,17 +69,19 @@ export class WatchRegistry {
     if (ev.type !== 'childrenChanged') this.take(this.data, ev, fired, released, 'data');
     if (ev.type === 'childrenChanged' || ev.type === 'deleted') this.take(this.child, ev, fired, released, 'child');
     if (fired.size === 0) return NOTHING;
-    this.recentFired[slot] = fired;
+    if (keep) this.recentFired[slot] = fired;
     return { fired: [...fired], released };
   }
 
   /**
-   * Registers a watcher armed by a read at `zxid`. Returns the event that already fires it
+   * Registers a watcher armed by a read at `zxid` (`mark` from beginArm() before the read;
+   * this ends that arm). Returns the event that already fires it
    * (one that overtook the read's reply), or undefined when it is armed and waiting.
    * Returns `added: false` when this watcher was already set on that path and kind.
    * `existed` says whether the read found the znode (false only for `exists` of a missing one).
    */
   add(kind: OneShotKind, path: string, watcher: Watcher, zxid: number, mark: number, existed = true): { added: boolean; firedBy?: WatchEvent } {
+    this.arming--;
     const map = kind === 'data' ? this.data : this.child;
     if (this.received - mark > RECENT) {
       // More events arrived during the read than we keep: fire rather than risk a silent loss.
@@ -71,7 +89,8 @@ export class WatchRegistry {
     }
     for (let k = mark; k < this.received; k++) {
       const slot = k % RECENT;
-      const ev = this.recentEvents[slot];
+      // Kept: this read's arm was pending since `mark`.
+      const ev = this.recentEvents[slot]!;
       if (ev.zxid > zxid && ev.path === path && firesKind(ev, kind)) {
         // Already called with this very event (as the path's other kind of watch): that was its one firing.
         const fired = this.recentFired[slot];
