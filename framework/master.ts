@@ -47,10 +47,30 @@ interface WorkerInfo {
   draining: boolean;
 }
 
+/** The fields of a task record the master schedules by (and cancels with). */
+interface Scheduling {
+  priority: number;
+  labels: string[];
+  notBefore: number;
+  attempts: number;
+  submittedAt: number;
+  removeOnFail: number;
+}
+
+const NO_LABELS: string[] = [];
+
+function scheduling(rec: TaskRecord): Scheduling {
+  return {
+    priority: rec.opts.priority, labels: rec.opts.labels.length === 0 ? NO_LABELS : rec.opts.labels, notBefore: rec.notBefore, attempts: rec.attempts,
+    submittedAt: rec.submittedAt, removeOnFail: rec.opts.removeOnFail,
+  };
+}
+
 interface Queued {
   id: string;
   data?: Buffer;
-  rec?: TaskRecord;
+  /** What scheduling needs of the record (not the record: 20 000 queued tasks' decoded records outlived the young generation). */
+  rec?: Scheduling;
   /** 0: free; -1: an assignment multi is in flight; >0: assigned at this zxid, waiting for the stream to confirm. */
   taking: number;
 }
@@ -403,7 +423,7 @@ export class Master extends EventEmitter<MasterEvents> {
       if (this.queued.get(t) !== entry) return;
       entry.data = r.data;
       try {
-        entry.rec = decodeTask(r.data);
+        entry.rec = scheduling(decodeTask(r.data));
       } catch (err) {
         malformed.push(this.failMalformed(zk, t, err));
         return;
@@ -453,7 +473,7 @@ export class Master extends EventEmitter<MasterEvents> {
         nextDue = Math.min(nextDue, q.rec.notBefore);
         continue;
       }
-      const w = pickWorker(free, this.workers, q.rec.opts.labels);
+      const w = pickWorker(free, this.workers, q.rec.labels);
       if (!w) continue;
       picks.push({ q, w });
       const left = free.get(w)! - 1;
@@ -588,7 +608,7 @@ export class Master extends EventEmitter<MasterEvents> {
           finishedAt: Date.now(), error: { name: 'AbortedError', message: 'Cancelled' },
         };
         try {
-          await zk.multi([op.delete(taskPath(t)), statusOp(status, q.rec?.opts.removeOnFail ?? 0), op.delete(cancelPath(t))]);
+          await zk.multi([op.delete(taskPath(t)), statusOp(status, q.rec?.removeOnFail ?? 0), op.delete(cancelPath(t))]);
         } catch (err) {
           q.taking = 0;
           throw err;
@@ -616,7 +636,7 @@ export class Master extends EventEmitter<MasterEvents> {
 }
 
 function byPriority(a: Queued, b: Queued): number {
-  const p = b.rec!.opts.priority - a.rec!.opts.priority;
+  const p = b.rec!.priority - a.rec!.priority;
   return p !== 0 ? p : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
