@@ -37,7 +37,10 @@ export class Lease extends EventEmitter<LeaseEvents> {
   readonly token: number;
   /** The session that owns the znode. */
   readonly sessionId: string;
-  private readonly controller = new AbortController();
+  /** Made when `signal` is first read: most leases are given back without anyone listening. */
+  private controller: AbortController | null = null;
+  /** Why the lease ended: the loss, or (made when first needed) AbortedError for a release. */
+  private reason: Error | null = null;
   private doubt = false;
   private ended = false;
   private releasing: Promise<void> | null = null;
@@ -60,6 +63,10 @@ export class Lease extends EventEmitter<LeaseEvents> {
 
   /** Aborted when the lease is lost or released; its `reason` says which. */
   get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.ended) this.controller.abort(this.endReason());
+    }
     return this.controller.signal;
   }
 
@@ -76,7 +83,7 @@ export class Lease extends EventEmitter<LeaseEvents> {
   /** Gives the lease up (deletes its znode). Idempotent; never throws for a lost lease. */
   release(): Promise<void> {
     this.releasing ??= (async () => {
-      this.end(new AbortedError('Lease released'), false);
+      this.end(null, false);
       await this.releaser();
     })();
     return this.releasing;
@@ -91,12 +98,18 @@ export class Lease extends EventEmitter<LeaseEvents> {
     this.end(err, true);
   }
 
-  private end(reason: Error, lost: boolean): void {
+  /** `reason` null: released. */
+  private end(reason: Error | null, lost: boolean): void {
     if (this.ended) return;
     this.ended = true;
+    this.reason = reason;
     this.zk.off('state', this.onState);
-    this.controller.abort(reason);
-    if (lost) this.emit('lost', reason);
+    this.controller?.abort(this.endReason());
+    if (lost) this.emit('lost', reason!);
+  }
+
+  private endReason(): Error {
+    return (this.reason ??= new AbortedError('Lease released'));
   }
 
   private stateChanged(s: SessionState): void {

@@ -369,6 +369,30 @@ describe.each(BACKENDS)('Mutex on %s', (kind) => {
     await lb.release();
   });
 
+  it('a lease\'s signal first read after the lease ended is already aborted, with the reason it ended', async () => {
+    const ns = newNamespace();
+    const c = await zk(ns);
+    const released = await new Mutex(c, '/late').acquire();
+    await released.release();
+    expect(released.signal.aborted).toBe(true);
+    expect(released.signal.reason).toBeInstanceOf(AbortedError);
+    const lost = await new Mutex(c, '/late').acquire();
+    let lostWith: Error | null = null;
+    lost.on('lost', (e) => { lostWith = e; });
+    await (await zk(ns)).delete(lost.path);
+    await until(() => !lost.held, 2000, 'lost');
+    expect(lost.signal.aborted).toBe(true);
+    expect(lost.signal.reason).toBeInstanceOf(LeaseLostError);
+    expect(lost.signal.reason).toBe(lostWith);
+    // Read before the end: aborted at the end, as before.
+    const held = await new Mutex(c, '/late').acquire();
+    const signal = held.signal;
+    expect(signal.aborted).toBe(false);
+    await held.release();
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBeInstanceOf(AbortedError);
+  });
+
   it('a deleted lock znode is reported as lost (LeaseLostError)', async () => {
     const ns = newNamespace();
     const c = await zk(ns);
