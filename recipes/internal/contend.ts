@@ -61,12 +61,18 @@ export interface ContendOptions {
  */
 export async function contend(zk: Client, o: ContendOptions): Promise<{ path: string; stat: Stat }> {
   if (o.wait.signal?.aborted) throw new AbortedError(`${o.what}: aborted`, { cause: o.wait.signal.reason });
-  const node = await createProtected(zk, o.dir, o.prefix, o.data, 'ephemeral_sequential', o.wait);
+  // The first list rides with the create: one round trip for both.
+  const node = await createProtected(zk, o.dir, o.prefix, o.data, 'ephemeral_sequential', o.wait, () => listContenders(zk, o.dir, o.prefixes));
   const name = node.path.slice(node.path.lastIndexOf('/') + 1);
+  let first = node.alongside;
   try {
     for (;;) {
       try {
-        const list = await listContenders(zk, o.dir, o.prefixes);
+        let list = first ? await first.catch(() => null) : null;
+        first = undefined;
+        // A list that holds our name was read after our create: a sound view of who is
+        // ahead of us. One that does not (failed, or read before the create) is read again.
+        if (!list?.some((c) => c.name === name)) list = await listContenders(zk, o.dir, o.prefixes);
         const mine = list.findIndex((c) => c.name === name);
         if (mine < 0) throw new LeaseLostError('our znode vanished while waiting', node.path);
         const b = o.blocker(list, mine);

@@ -41,11 +41,17 @@ export function parseContender(name: string): Contender | null {
  * leaves the rest to the background: once the session is back, the znode is looked for
  * and deleted if the create did happen. (If the session expires instead, the ephemeral
  * is gone anyway.)
+ *
+ * `alongside`, if given, is called right after each create is sent, in the same turn, so
+ * its calls share the create's round trip (and, on Redis, its socket write); the promise
+ * made alongside the create that succeeded comes back as `alongside` (none when the
+ * znode was found again after a lost reply). The caller must not assume it ran after the
+ * create: only what it returns can tell (a contender list that holds our name does).
  */
-export async function createProtected(
+export async function createProtected<T = never>(
   zk: Client, dir: string, prefix: string, data: Data | undefined,
-  mode: CreateMode = 'ephemeral_sequential', wait: Wait = FOREVER,
-): Promise<{ path: string; stat: Stat }> {
+  mode: CreateMode = 'ephemeral_sequential', wait: Wait = FOREVER, alongside?: () => Promise<T>,
+): Promise<{ path: string; stat: Stat; alongside?: Promise<T> }> {
   const guid = randomUUID();
   const path = joinPath(dir, `${MARK}${guid}-${prefix}`);
   let uncertain = false;
@@ -56,7 +62,12 @@ export async function createProtected(
         if (found) return found;
         uncertain = false;
       }
-      return await zk.createWithStat(path, data, { mode });
+      const creating = zk.createWithStat(path, data, { mode });
+      if (!alongside) return await creating;
+      const side = alongside();
+      side.catch(() => undefined); // its failure is the caller's to see, or not, if it never looks
+      const r = await creating;
+      return { path: r.path, stat: r.stat, alongside: side };
     } catch (err) {
       if (err instanceof NoNodeError && !uncertain) {
         await ensureDir(zk, dir, wait);

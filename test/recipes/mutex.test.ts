@@ -226,6 +226,37 @@ describe.each(BACKENDS)('Mutex on %s', (kind) => {
     await until(() => armedPaths(c).length === 0, 2000, 'own watch fired on release');
   });
 
+  it('the first contender list is sent with the create, in the same round trip; one that does not show our znode is read again', async () => {
+    const ns = newNamespace();
+    const c = await zk(ns);
+    await ensurePath(c, '/ride');
+    const log: string[] = [];
+    const calls = c as unknown as Record<'createWithStat' | 'getChildren', (...args: unknown[]) => Promise<unknown>>;
+    const create = calls.createWithStat.bind(c);
+    const list = calls.getChildren.bind(c);
+    let hideNext = false;
+    calls.createWithStat = (...args: unknown[]) => {
+      log.push('create sent');
+      return create(...args).finally(() => log.push('create done'));
+    };
+    calls.getChildren = async (...args: unknown[]) => {
+      log.push('list sent');
+      const r = (await list(...args)) as { children: string[] };
+      // As if the list had been read before the create: our znode not in it.
+      if (!hideNext) return r;
+      hideNext = false;
+      return { ...r, children: [] };
+    };
+    await (await new Mutex(c, '/ride').acquire()).release();
+    expect(log).toEqual(['create sent', 'list sent', 'create done']);
+    log.length = 0;
+    hideNext = true;
+    const lease = await new Mutex(c, '/ride').acquire({ timeoutMs: 2000 });
+    expect(log).toEqual(['create sent', 'list sent', 'create done', 'list sent']);
+    expect(lease.held).toBe(true);
+    await lease.release();
+  });
+
   it('a data change on the holder\'s znode wakes no waiter', async () => {
     const ns = newNamespace();
     const a = await zk(ns);
