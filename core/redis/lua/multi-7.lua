@@ -57,6 +57,10 @@ local TTL_MODE = 'persistent_with_ttl'
 local function isSequential(mode) return mode == 'persistent_sequential' or mode == 'ephemeral_sequential' end
 local function isEphemeral(mode) return mode == 'ephemeral' or mode == 'ephemeral_sequential' end
 
+-- NOW as a string, built once: each Lua number passed to redis.call or joined to a string
+-- is formatted with sprintf, which costs more than most Redis commands.
+local NOW_S = T[1] .. string.format('%03d', math.floor(tonumber(T[2]) / 1000))
+
 -- The zxid this multi gets if every op passes: nothing else runs until the script ends.
 local zxid = currentZxid() + 1
 -- Stat fields are kept as the strings Redis stores (and sent back as such): formatting a

@@ -39,11 +39,9 @@ end
 
 local T = redis.call('TIME')
 local NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
--- NOW as a string, built once: each Lua number passed to redis.call or joined to a string
--- is formatted with sprintf, which costs more than most Redis commands.
-local NOW_S = T[1] .. string.format('%03d', math.floor(tonumber(T[2]) / 1000))
-local RECURSIVE_COUNT = redis.call('ZCARD', K_RECURSIVE)
-local RECURSIVE_WATCHED = RECURSIVE_COUNT > 0
+-- How many recursive watches are registered: read by the first emit() that needs it (a
+-- heartbeat or a reaper tick with nothing to do never does).
+local RECURSIVE_COUNT = nil
 
 -- The root always exists (also after the store lost everything: FLUSHALL, an empty restart).
 local function ensureRoot()
@@ -79,6 +77,7 @@ local RECURSIVE_SET_READ_MAX = 256
 local function isRecursive(path)
   if recursiveSet == nil then
     recursiveSet = false
+    RECURSIVE_COUNT = RECURSIVE_COUNT or redis.call('ZCARD', K_RECURSIVE)
     if RECURSIVE_COUNT <= RECURSIVE_SET_READ_MAX then
       recursiveSet = {}
       for _, p in ipairs(redis.call('ZRANGE', K_RECURSIVE, 0, -1)) do recursiveSet[p] = true end
@@ -86,6 +85,12 @@ local function isRecursive(path)
   end
   if recursiveSet then return recursiveSet[path] == true end
   return redis.call('ZSCORE', K_RECURSIVE, path) ~= false
+end
+
+--- True if any recursive watch is registered at all.
+local function recursivelyWatched()
+  if RECURSIVE_COUNT == nil then RECURSIVE_COUNT = redis.call('ZCARD', K_RECURSIVE) end
+  return RECURSIVE_COUNT > 0
 end
 
 -- Per path, the recursively watched paths at or above it; memoised, as one write's
@@ -148,7 +153,7 @@ local function emit(zxid, events)
       else
         byPath[path] = l .. '\n' .. line
       end
-      if RECURSIVE_WATCHED and code ~= 'h' then
+      if code ~= 'h' and recursivelyWatched() then
         if isRecursive(path) then below(path, line) end
         if path ~= '/' then
           local parent = events[i + 2]
@@ -244,7 +249,7 @@ local function reap()
   end
   redis.call('ZREMRANGEBYSCORE', K_RECURSIVE, '-inf', '(' .. NOW)
   -- The registrations just changed: a later emit in this script must read them afresh.
-  recursiveSet, coveringMemo = nil, {}
+  recursiveSet, coveringMemo, RECURSIVE_COUNT = nil, {}, nil
 end
 
 --- True if the session exists and its deadline has not passed (Redis clock).
