@@ -4,6 +4,7 @@ import {
   BadArgumentsError, ConnectionLossError, CorralError, errorFromCode, NoNodeError, SessionExpiredError, SystemError,
 } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { isWithin } from '../path.js';
 import type { CreateMode, Op, OpResult, ReadOp, ReadResult, Stat } from '../types.js';
 import { eventsFromLog, eventsFromMessage, FRESH, freshStat, nodeFrom, packOps, STAT_FIELDS, statFrom } from './codec.js';
 import type { RedisLinks } from './connection.js';
@@ -28,7 +29,7 @@ type ScriptFn = (...args: Array<string | number | Buffer>) => Promise<unknown>;
  * zxid with the data, and watch events arrive over pub/sub on a second connection.
  *
  * Watches cost in proportion to interest: each write publishes its events to one channel
- * per affected path (`w:<path>`), one message per channel per write, and this connection
+ * per affected path (`w:<path>`), and this connection
  * subscribes only to the paths it watches. Recursive watches register their path in a
  * sorted set that write scripts consult (read once per script, then checked for each
  * event path's ancestors) to publish to `r:<path>`. A registry rather than PSUBSCRIBE patterns because every pattern is matched
@@ -59,6 +60,13 @@ export class RedisBackend implements Backend {
    */
   private deliveredAtLast: BackendEvent[] = [];
   private deliveredKeys: Set<string> | null = null;
+  /**
+   * Whether two of this connection's interests can receive the same event (a recursive
+   * watch on a path and another interest at or below it); null once interests changed.
+   * Without overlap no event comes twice and the dedup above is skipped (the client would
+   * deliver a repeat once anyway: this only spares it the work).
+   */
+  private overlapping: boolean | null = null;
   /** How long a call may wait for Redis before the link counts as dead (set from the session timeout). */
   private callTimeoutMs = 5_000;
   private reaper: NodeJS.Timeout | null = null;
@@ -269,6 +277,7 @@ export class RedisBackend implements Backend {
   // ---- watches --------------------------------------------------------------------------
 
   async setInterest(path: string, kind: InterestKind, on: boolean): Promise<void> {
+    this.overlapping = null;
     let kinds = this.interests.get(path);
     const channel = kind === 'recursive' ? this.keys.recursiveChannel(path) : this.keys.pathChannel(path);
     if (on) {
@@ -451,11 +460,12 @@ export class RedisBackend implements Backend {
     const recursive = channel.charCodeAt(this.keys.prefix.length) === 114; // 'r'
     const path = channel.slice(this.keys.prefix.length + 2);
     const zxid = events[0].zxid;
+    const dedup = (this.overlapping ??= this.interestsOverlap());
     if (zxid > this.lastEventZxid) {
       this.lastEventZxid = zxid;
       this.deliveredAtLast = [];
       this.deliveredKeys = null;
-    } else if (zxid === this.lastEventZxid && this.deliveredKeys === null) {
+    } else if (dedup && zxid === this.lastEventZxid && this.deliveredKeys === null) {
       // A second message of this write: from now on, pass each event on once.
       this.deliveredKeys = new Set(this.deliveredAtLast.map(eventKey));
     }
@@ -463,7 +473,7 @@ export class RedisBackend implements Backend {
     if (!kinds) return; // the interest ended while the message was on its way
     for (const ev of events) {
       if (!(recursive ? kinds.has('recursive') && eventMatches(ev, path, 'recursive') : matchesPathKinds(ev, path, kinds))) continue;
-      if (ev.zxid === this.lastEventZxid) {
+      if (dedup && ev.zxid === this.lastEventZxid) {
         if (this.deliveredKeys) {
           const key = eventKey(ev);
           if (this.deliveredKeys.has(key)) continue;
@@ -473,6 +483,17 @@ export class RedisBackend implements Backend {
       }
       this.eventListener(ev);
     }
+  }
+
+  /** True if some recursive interest covers another interest's path (or another recursive one). */
+  private interestsOverlap(): boolean {
+    for (const [r, kinds] of this.interests) {
+      if (!kinds.has('recursive')) continue;
+      for (const [p, other] of this.interests) {
+        if (p === r ? other.size > 1 : isWithin(p, r)) return true;
+      }
+    }
+    return false;
   }
 
   private wants(e: BackendEvent): boolean {

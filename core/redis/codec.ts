@@ -76,8 +76,9 @@ export function freshStat(zxid: number, now: number, op: CreateOp, sessionId: st
 const TYPE_OF_CODE: Record<string, WatchEventType> = { c: 'created', d: 'deleted', m: 'dataChanged', h: 'childrenChanged' };
 
 /**
- * Decodes a pub/sub message: `<zxid> <events>`, the events of one write for one channel
- * as change-log lines (see {@link eventsFromLog}). [] if it is not one.
+ * Decodes a pub/sub message: `<zxid> <events>`, events of one write as change-log lines
+ * (see {@link eventsFromLog}): one on a `w:` channel, all below the watch on an `r:` one.
+ * [] if it is not one.
  */
 export function eventsFromMessage(msg: string): BackendEvent[] {
   const a = msg.indexOf(' ');

@@ -11,9 +11,10 @@
     KEYS[7] sessionSeq  string: counter for session ids
   and ARGV[1] = the namespace prefix `corral:{ns}:` (per-znode keys: see keys.lua).
   Channels: <prefix>w:<path> (events of that path), <prefix>r:<path> (events below a
-  recursively watched path). One message per channel per write: `<zxid> <events>`, where
-  <events> is `<code><path>` lines joined by '\n' (the change log's format; paths cannot
-  hold control characters), code c created, d deleted, m dataChanged, h childrenChanged.
+  recursively watched path). A message is `<zxid> <events>`, <events> being `<code><path>`
+  lines joined by '\n' (the change log's format; paths cannot hold control characters),
+  code c created, d deleted, m dataChanged, h childrenChanged: one event per message on a
+  `w:` channel, all of a write's events below the watched path on an `r:` channel.
 ]]
 -- @include keys
 
@@ -120,15 +121,14 @@ local function addEvent(events, code, path, parent)
 end
 
 --- Publishes one write's events and appends them to the change log as one entry.
--- An event repeated within the write (64 creates under one parent give 64 identical
--- childrenChanged) is sent once: a write is one step of the total order, so a watcher
--- told once about a change at this zxid has been told everything the repeats could say
--- (the client dedups them the same way). Each channel gets one message per write.
+-- A write's repeated childrenChanged of one parent (64 creates under it) is sent once: a
+-- write is one step of the total order, so a watcher told once of a change at this zxid
+-- has been told all the repeats could say (the client dedups any other repeat the same
+-- way). Each event goes to its path's channel at once; each recursive watch's channel
+-- gets one message per write with all the events below it.
 local function emit(zxid, events)
   local head = zxid .. ' '
-  local seen, lines = {}, {}
-  -- w:<path> channels: per path, its events' lines joined (usually just one).
-  local byPath, paths = {}, {}
+  local lines, changedParents = {}, {}
   -- r:<path> channels of recursive watches: per watched path, the lines below it.
   local byWatch, watches = {}, {}
   local function below(r, line)
@@ -142,17 +142,12 @@ local function emit(zxid, events)
   end
   for i = 1, #events, 3 do
     local code, path = events[i], events[i + 1]
-    local line = code .. path
-    if not seen[line] then
-      seen[line] = true
+    if code ~= 'h' or not changedParents[path] then
+      if code == 'h' then changedParents[path] = true end
+      local line = code .. path
       lines[#lines + 1] = line
-      local l = byPath[path]
-      if l == nil then
-        paths[#paths + 1] = path
-        byPath[path] = line
-      else
-        byPath[path] = l .. '\n' .. line
-      end
+      -- Publishing to a channel nobody listens to costs one dictionary lookup.
+      redis.call('PUBLISH', PREFIX .. 'w:' .. path, head .. line)
       if code ~= 'h' and recursivelyWatched() then
         if isRecursive(path) then below(path, line) end
         if path ~= '/' then
@@ -163,8 +158,6 @@ local function emit(zxid, events)
       end
     end
   end
-  -- Publishing to a channel nobody listens to costs one dictionary lookup.
-  for _, path in ipairs(paths) do redis.call('PUBLISH', PREFIX .. 'w:' .. path, head .. byPath[path]) end
   for _, r in ipairs(watches) do redis.call('PUBLISH', PREFIX .. 'r:' .. r, head .. table.concat(byWatch[r], '\n')) end
   appendLog(zxid, table.concat(lines, '\n'))
 end
