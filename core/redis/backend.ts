@@ -29,10 +29,10 @@ type ScriptFn = (...args: Array<string | number | Buffer>) => Promise<unknown>;
  * zxid with the data, and watch events arrive over pub/sub on a second connection.
  *
  * Watches cost in proportion to interest: each write publishes its events to one channel
- * per affected path (`w:<path>`), and this connection
- * subscribes only to the paths it watches. Recursive watches register their path in a
- * sorted set that write scripts consult (read once per script, then checked for each
- * event path's ancestors) to publish to `r:<path>`. A registry rather than PSUBSCRIBE patterns because every pattern is matched
+ * per affected path (`w:<path>`), and this connection subscribes only to the paths it
+ * watches. Recursive watches register their path in a sorted set that write scripts
+ * consult (read once per script, then checked for each event path's ancestors) to publish
+ * to `r:<path>`. A registry rather than PSUBSCRIBE patterns because every pattern is matched
  * against every message server-side, and znode paths would need glob escaping; the
  * registry expires by itself, so a crashed client leaves nothing behind for long.
  */
