@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import {
   AbortedError, ClientClosedError, NoNodeError, SessionExpiredError,
-  type Client, type SessionState, type WatchEvent,
+  type Client, type SessionState, type Stat, type WatchEvent,
 } from '../core/index.js';
 import { LeaseLostError } from './errors.js';
+import { OwnWatch } from './internal/own-watch.js';
 import { isConnectionLoss } from './internal/wait.js';
 
 export interface LeaseEvents {
@@ -44,21 +45,30 @@ export class Lease extends EventEmitter<LeaseEvents> {
   private doubt = false;
   private ended = false;
   private releasing: Promise<void> | null = null;
+  /** The watch on our znode, so a deletion by anyone (an operator, a reaper) is reported. */
+  private watch: OwnWatch | null = null;
   private readonly onState = (s: SessionState): void => this.stateChanged(s);
-  private readonly onNode = (ev: WatchEvent): void => this.nodeChanged(ev);
 
-  /** @internal Recipes create leases; users get them from `acquire()` and friends. */
-  constructor(readonly zk: Client, node: { path: string; token: number }, private readonly releaser: () => Promise<void>) {
+  /**
+   * @internal Recipes create leases; users get them from `acquire()` and friends. `watch`:
+   * a watch on the znode already armed (while waiting for the grant), taken over as is.
+   */
+  constructor(readonly zk: Client, node: { path: string; token: number }, private readonly releaser: () => Promise<void>, watch?: OwnWatch) {
     super();
     this.path = node.path;
     this.token = node.token;
     this.sessionId = zk.sessionId;
     zk.on('state', this.onState);
     if (zk.state === 'suspended') this.doubt = true;
-    // Armed on the next turn of the event loop: a lease given back in the turn that granted
-    // it (a critical section that awaits no I/O) never needed its watch, and skips the read
-    // and subscription. A deletion before the watch is armed is seen by the read that arms it.
-    setImmediate(() => this.watchSelf());
+    if (watch && watch.path === this.path) this.adopt(watch);
+    // Else armed on the next turn of the event loop: a lease given back in the turn that
+    // granted it (a critical section that awaits no I/O) never needed its watch, and skips
+    // the read and subscription. A deletion before then is seen by the read that arms it.
+    else {
+      setImmediate(() => {
+        if (!this.ended && !this.watch) this.adopt(new OwnWatch(zk, this.path));
+      });
+    }
   }
 
   /** Aborted when the lease is lost or released; its `reason` says which. */
@@ -129,7 +139,16 @@ export class Lease extends EventEmitter<LeaseEvents> {
   /** After a reconnect: the znode must still exist, be the same one, and be ours. */
   private async verify(): Promise<void> {
     try {
-      const { stat } = await this.zk.getChildren(this.path, { watch: this.onNode, limit: 1 });
+      let stat: Stat;
+      const w = this.watch;
+      if (w && w.stat && !w.fired) {
+        // The watch stays armed across the outage (it fires if the znode went): just look.
+        stat = (await this.zk.getChildren(this.path, { limit: 1 })).stat;
+      } else {
+        const fresh = new OwnWatch(this.zk, this.path);
+        this.adopt(fresh);
+        stat = await fresh.armed;
+      }
       if (this.ended) return;
       if (stat.czxid !== this.token || stat.ephemeralOwner !== this.sessionId) {
         this.lose(new LeaseLostError('znode no longer owned by this session after reconnect', this.path));
@@ -145,29 +164,24 @@ export class Lease extends EventEmitter<LeaseEvents> {
     }
   }
 
-  /**
-   * Watches our own znode, so a deletion by anyone (an operator, a reaper) is reported.
-   * A child watch: on an ephemeral znode (it has no children) it fires only when the
-   * znode goes, and a znode already gone arms nothing (an `exists` watch on a missing path
-   * would stay armed, with its subscription, until that path is created — never, for a
-   * lock's sequential name).
-   */
-  private watchSelf(): void {
-    if (this.ended) return;
-    this.zk.getChildren(this.path, { watch: this.onNode, limit: 1 }).then(
-      ({ stat }) => {
-        if (!this.ended && stat.czxid !== this.token) this.lose(new LeaseLostError('znode deleted', this.path));
+  /** Takes `w` as the watch on our znode: its firing, or its read finding the znode gone or replaced, loses the lease. */
+  private adopt(w: OwnWatch): void {
+    this.watch = w;
+    w.onFire((ev) => this.nodeChanged(ev, w));
+    w.armed.then(
+      (stat) => {
+        if (!this.ended && this.watch === w && stat.czxid !== this.token) this.lose(new LeaseLostError('znode deleted', this.path));
       },
       (err) => {
-        if (this.ended || isConnectionLoss(err)) return; // verify() runs after the reconnect
+        if (this.ended || this.watch !== w || isConnectionLoss(err)) return; // verify() runs after the reconnect
         this.lose(err instanceof NoNodeError ? new LeaseLostError('znode deleted', this.path) : err instanceof Error ? err : new Error(String(err)));
       },
     );
   }
 
-  private nodeChanged(ev: WatchEvent): void {
+  private nodeChanged(ev: WatchEvent, w: OwnWatch): void {
     if (this.ended) return;
     if (ev.type === 'deleted') this.lose(new LeaseLostError('znode deleted', this.path));
-    else this.watchSelf();
+    else if (w === this.watch) this.adopt(new OwnWatch(this.zk, this.path)); // a resync, say: watch again
   }
 }

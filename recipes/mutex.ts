@@ -79,9 +79,9 @@ export class Mutex {
     }
     const node = await contend(this.zk, {
       dir: this.path, prefix: 'lock-', prefixes: ['lock-'], data: this.data, wait,
-      what: `Mutex ${this.path} acquire`, blocker: predecessor,
+      what: `Mutex ${this.path} acquire`, blocker: predecessor, watchOwn: true,
     });
-    const lease: Lease = new Lease(this.zk, { path: node.path, token: node.stat.czxid }, () => deleteOwn(this.zk, node.path));
+    const lease: Lease = new Lease(this.zk, { path: node.path, token: node.stat.czxid }, () => deleteOwn(this.zk, node.path), node.watch);
     if (this.reentrant) {
       const hold: Hold = { lease, count: 1 };
       this.holds.set(lease, hold);

@@ -53,9 +53,9 @@ export class ReadWriteLock {
     const wait = checkWait(options, `ReadWriteLock.acquire${prefix === READ ? 'Read' : 'Write'}`);
     const node = await contend(this.zk, {
       dir: this.path, prefix, prefixes: [READ, WRITE], wait,
-      what: `ReadWriteLock ${this.path} ${prefix === READ ? 'read' : 'write'}`, blocker,
+      what: `ReadWriteLock ${this.path} ${prefix === READ ? 'read' : 'write'}`, blocker, watchOwn: true,
     });
-    return new Lease(this.zk, { path: node.path, token: node.stat.czxid }, () => deleteOwn(this.zk, node.path));
+    return new Lease(this.zk, { path: node.path, token: node.stat.czxid }, () => deleteOwn(this.zk, node.path), node.watch);
   }
 }
 

@@ -1,6 +1,7 @@
 import { AbortedError, NoNodeError, joinPath, type Client, type Data, type Stat } from '../../core/index.js';
 import { LeaseLostError } from '../errors.js';
 import type { Wait } from './args.js';
+import { OwnWatch } from './own-watch.js';
 import { createProtected, deleteOwn, listContenders, type Contender } from './protected.js';
 import { joinWatch } from './shared-watch.js';
 import { isConnectionLoss, untilConnected, waitWake } from './wait.js';
@@ -14,18 +15,25 @@ import { isConnectionLoss, untilConnected, waitWake } from './wait.js';
  * subscription, until that path is created again, which for a sequential name is never.
  * The watches are shared per client and path (see shared-watch.ts), so a wait that
  * times out leaves nothing of its own armed.
+ *
+ * Resolves true when it ended because a path is known gone (its `deleted` event, or
+ * NoNodeError when arming), false when woken otherwise (a reconnect, a resync).
  */
-export async function waitChange(zk: Client, paths: readonly string[], wait: Wait, what: string): Promise<void> {
+export async function waitChange(zk: Client, paths: readonly string[], wait: Wait, what: string): Promise<boolean> {
   const joined: Array<() => void> = [];
+  let gone = false;
   try {
     await waitWake(zk, wait, what, async (wake) => {
       for (const p of paths) {
-        const w = joinWatch(zk, p, 'children', wake);
+        const w = joinWatch(zk, p, 'children', (ev) => {
+          if (ev.type === 'deleted') gone = true;
+          wake();
+        });
         joined.push(w.leave);
         try {
           await zk.getChildren(p, { watch: w.watcher, limit: 1 });
         } catch (err) {
-          if (err instanceof NoNodeError) return true;
+          if (err instanceof NoNodeError) return (gone = true);
           throw err;
         }
       }
@@ -34,6 +42,7 @@ export async function waitChange(zk: Client, paths: readonly string[], wait: Wai
   } finally {
     for (const leave of joined) leave();
   }
+  return gone;
 }
 
 export interface ContendOptions {
@@ -47,9 +56,31 @@ export interface ContendOptions {
   wait: Wait;
   /** For error messages: "Mutex /locks/db acquire". */
   what: string;
-  /** The contender we must wait for, or null when we may go ahead. */
+  /**
+   * The contender we must wait for, or null when we may go ahead. It must look only at the
+   * contenders before `mine`, and be monotone: taking contenders out of the list never
+   * makes us blocked (both rules here are).
+   */
   blocker(list: Contender[], mine: number): Contender | null;
+  /**
+   * Take the grant on the blocker's deletion without reading the list again when it was
+   * the only contender in our way, watching our own znode meanwhile (see contend). For
+   * recipes that hand that watch on to a Lease (which would arm it anyway); a gate held
+   * for a moment is better off reading the list again.
+   */
+  watchOwn?: boolean;
 }
+
+/** What contend grants: our znode, and the watch on it when one was armed while waiting. */
+export interface Contended {
+  path: string;
+  stat: Stat;
+  /** A watch on our own znode armed while waiting, for the Lease to take over. */
+  watch?: OwnWatch;
+}
+
+/** How long an abandoned attempt waits for the watch on its deleted znode to fire (normally well under a millisecond). */
+const OWN_WATCH_SETTLE_MS = 250;
 
 /**
  * The shared core of locks and elections (ZooKeeper's lock recipe): create an
@@ -58,13 +89,35 @@ export interface ContendOptions {
  * any error our znode is deleted before the error is thrown (or, if the link is down
  * then, as soon as it is back): an abandoned attempt leaves nothing behind, and a
  * timeout is kept even while the session is suspended.
+ *
+ * When the blocker is the only contender in our way (for a mutex: it was first in line,
+ * the holder or about to be), its deletion alone grants us: contenders before it can only
+ * go, and later ones queue behind us. Then we also watch our own znode while we wait, and
+ * on the blocker's `deleted` event take the grant with no second read of the list, if that
+ * watch shows our znode still there (events come in zxid order, so a deletion of ours
+ * before the blocker's would have fired it) and the session is connected. Otherwise — the
+ * blocker was a waiter further back, or the wake was a reconnect — we read the list again.
+ *
+ * One case that reasoning does not cover: a single write that deletes both the blocker's
+ * znode and ours (a multi by an operator; the reaper expiring our session and the
+ * blocker's in one tick while our client still takes events) sends two events of one
+ * zxid, and if a socket read splits them, the blocker's is handled first: we take a grant
+ * whose znode is already gone, and the lease is reported lost when the next read brings
+ * the other event. On the memory backend the two always come in one batch (and the grant
+ * is not taken); Redis writes them to the socket together, and they are normally read so.
  */
-export async function contend(zk: Client, o: ContendOptions): Promise<{ path: string; stat: Stat }> {
+export async function contend(zk: Client, o: ContendOptions): Promise<Contended> {
   if (o.wait.signal?.aborted) throw new AbortedError(`${o.what}: aborted`, { cause: o.wait.signal.reason });
   // The first list rides with the create: one round trip for both.
   const node = await createProtected(zk, o.dir, o.prefix, o.data, 'ephemeral_sequential', o.wait, () => listContenders(zk, o.dir, o.prefixes));
   const name = node.path.slice(node.path.lastIndexOf('/') + 1);
+  const token = node.stat.czxid;
   let first = node.alongside;
+  let own: OwnWatch | undefined;
+  const granted = (): Contended => {
+    if (o.wait.signal?.aborted) throw new AbortedError(`${o.what}: aborted`, { cause: o.wait.signal.reason });
+    return own ? { path: node.path, stat: node.stat, watch: own } : { path: node.path, stat: node.stat };
+  };
   try {
     for (;;) {
       try {
@@ -76,11 +129,16 @@ export async function contend(zk: Client, o: ContendOptions): Promise<{ path: st
         const mine = list.findIndex((c) => c.name === name);
         if (mine < 0) throw new LeaseLostError('our znode vanished while waiting', node.path);
         const b = o.blocker(list, mine);
-        if (!b) {
-          if (o.wait.signal?.aborted) throw new AbortedError(`${o.what}: aborted`, { cause: o.wait.signal.reason });
-          return node;
+        if (!b) return granted();
+        const alone = o.watchOwn === true && o.blocker(list.filter((c) => c !== b), mine - 1) === null;
+        if (alone) own ??= new OwnWatch(zk, node.path);
+        const gone = await waitChange(zk, [joinPath(o.dir, b.name)], o.wait, o.what);
+        if (gone && alone) {
+          // The watch on our znode is normally armed by now; if its read is still out, it is
+          // no further from done than a new read of the list would be.
+          await own!.armed.catch(() => undefined);
+          if (own!.intact(token) && (zk.state === 'connected' || zk.state === 'reconnected')) return granted();
         }
-        await waitChange(zk, [joinPath(o.dir, b.name)], o.wait, o.what);
       } catch (err) {
         if (!isConnectionLoss(err)) throw err;
         await untilConnected(zk, o.wait, o.what);
@@ -89,6 +147,8 @@ export async function contend(zk: Client, o: ContendOptions): Promise<{ path: st
   } catch (err) {
     // Bounded by the wait: while the link is down the delete finishes in the background.
     await deleteOwn(zk, node.path, o.wait);
+    // Nothing of the attempt left behind: the watch on our znode goes with its deletion event.
+    if (own && (zk.state === 'connected' || zk.state === 'reconnected')) await own.firedWithin(OWN_WATCH_SETTLE_MS);
     throw err;
   }
 }

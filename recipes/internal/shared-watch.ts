@@ -14,17 +14,17 @@ export type SharedWatchKind = 'data' | 'children';
 
 interface Gate {
   readonly watcher: (ev: WatchEvent) => void;
-  readonly wakers: Set<() => void>;
+  readonly wakers: Set<(ev: WatchEvent) => void>;
 }
 
 const gates = new WeakMap<Client, Map<string, Gate>>();
 
 /**
  * Joins the shared watch on `path`: pass `watcher` to the read that arms it (`exists` /
- * `getData` for 'data', `getChildren` for 'children'); `wake` is called once when it
- * fires. Call `leave()` when the wait ends, however it ends.
+ * `getData` for 'data', `getChildren` for 'children'); `wake` is called once, with the
+ * event, when it fires. Call `leave()` when the wait ends, however it ends.
  */
-export function joinWatch(zk: Client, path: string, kind: SharedWatchKind, wake: () => void): { watcher: (ev: WatchEvent) => void; leave: () => void } {
+export function joinWatch(zk: Client, path: string, kind: SharedWatchKind, wake: (ev: WatchEvent) => void): { watcher: (ev: WatchEvent) => void; leave: () => void } {
   let byPath = gates.get(zk);
   if (!byPath) gates.set(zk, (byPath = new Map()));
   const key = `${kind}\0${path}`;
@@ -32,12 +32,12 @@ export function joinWatch(zk: Client, path: string, kind: SharedWatchKind, wake:
   if (!gate) {
     const g: Gate = {
       wakers: new Set(),
-      watcher: () => {
+      watcher: (ev) => {
         // Fired: the client dropped this registration, so the next wait arms a new one.
         if (byPath.get(key) === g) byPath.delete(key);
         const wakers = [...g.wakers];
         g.wakers.clear();
-        for (const w of wakers) w();
+        for (const w of wakers) w(ev);
       },
     };
     byPath.set(key, (gate = g));

@@ -60,6 +60,19 @@ export async function countingClient(kind: BackendKind, namespace: string, optio
 }
 
 /**
+ * A client whose backend hands it each watch event `delayMs` late (in order): events that
+ * trail the replies of the calls that caused them, as on a busy link.
+ */
+export async function laggingEventsClient(kind: BackendKind, namespace: string, delayMs: number, options: ConnectOptions = {}): Promise<Client> {
+  const backend = await rawBackend(kind, namespace);
+  const onEvent = backend.onEvent.bind(backend);
+  backend.onEvent = (listener) => onEvent((ev) => {
+    setTimeout(() => listener(ev), delayMs);
+  });
+  return connect({ backend }, { sessionTimeoutMs: 1000, ...options, namespace });
+}
+
+/**
  * A client whose next create (or multi) is applied by the backend but whose reply is lost:
  * the client gets ConnectionLossError, as when the link drops mid-call, and is suspended
  * until its next heartbeat gets through. `creates()` / `multis()` count the calls the

@@ -47,6 +47,68 @@ describe.each(BACKENDS)('ReadWriteLock, Semaphore, MultiLock on %s', (kind) => {
     expect((await a.getChildren('/rw')).children).toEqual([]);
   });
 
+  it('read–write lock: readers queued behind the only writer ahead take the read lock on its release, without reading the list again', async () => {
+    const ns = newNamespace();
+    // Long sessions: a heartbeat held up by a loaded machine must not suspend a reader (it
+    // would read the list again, rightly, which is not what is tested here).
+    const [a, b, c, d] = await Promise.all([zk(ns, 10_000), zk(ns, 10_000), zk(ns, 10_000), zk(ns, 10_000)]);
+    const w1 = await new ReadWriteLock(a, '/rwq').acquireWrite();
+    // Readers b and c behind w1: w1 alone blocks them.
+    const listsOf = [b, c].map((x) => {
+      let n = 0;
+      const calls = x as unknown as Record<'getChildren', (...args: unknown[]) => Promise<unknown>>;
+      const list = calls.getChildren.bind(x);
+      calls.getChildren = (...args: unknown[]) => {
+        if (args[0] === '/rwq') n++;
+        return list(...args);
+      };
+      return () => n;
+    });
+    const armed = (x: Client): number => (x as unknown as { registry: { armed(): unknown[] } }).registry.armed().length;
+    const rb = new ReadWriteLock(b, '/rwq').acquireRead();
+    const rc = new ReadWriteLock(c, '/rwq').acquireRead();
+    await until(() => armed(b) === 2 && armed(c) === 2, 2000, 'readers watch the writer and their own znodes');
+    // A second writer queued behind w1, and a reader behind both writers.
+    const w2p = new ReadWriteLock(a, '/rwq').acquireWrite({ timeoutMs: 400 }).catch((e: unknown) => e);
+    await until(async () => (await a.getChildren('/rwq')).children.length === 4, 2000, 'w2 queued');
+    let dGranted = false;
+    const rd = new ReadWriteLock(d, '/rwq').acquireRead().then((l) => { dGranted = true; return l; });
+    await until(async () => (await a.getChildren('/rwq')).children.length === 5, 2000, 'd queued');
+    const before = listsOf.map((f) => f());
+    await w1.release();
+    const [lb, lc] = await Promise.all([rb, rc]);
+    expect(listsOf.map((f, i) => f() - before[i])).toEqual([0, 0]);
+    expect(lb.token).toBeGreaterThan(w1.token);
+    expect(dGranted).toBe(false);
+    // w2 (waiting on the readers) gives up. d queued when w1 was still ahead of w2, so w2's
+    // going alone did not free it: it reads the list again, finds only readers ahead, and
+    // shares the lock with them.
+    expect(await w2p).toBeInstanceOf(TimeoutError);
+    const ld = await rd;
+    expect(dGranted).toBe(true);
+    await Promise.all([lb.release(), lc.release(), ld.release()]);
+    expect((await a.getChildren('/rwq')).children).toEqual([]);
+  });
+
+  it('read–write lock: a reader behind two writers is not let in when the later writer gives up', async () => {
+    const ns = newNamespace();
+    const [a, b, c] = await Promise.all([zk(ns), zk(ns), zk(ns)]);
+    const w1 = await new ReadWriteLock(a, '/rw3').acquireWrite();
+    const w2 = new ReadWriteLock(b, '/rw3').acquireWrite({ timeoutMs: 300 }).catch((e: unknown) => e);
+    await until(async () => (await a.getChildren('/rw3')).children.length === 2, 2000, 'w2 queued');
+    let granted = false;
+    const r = new ReadWriteLock(c, '/rw3').acquireRead().then((l) => { granted = true; return l; });
+    await until(async () => (await a.getChildren('/rw3')).children.length === 3, 2000, 'reader queued');
+    expect(await w2).toBeInstanceOf(TimeoutError);
+    await until(async () => (await a.getChildren('/rw3')).children.length === 2, 2000, 'w2 gone');
+    await sleep(150);
+    expect(granted).toBe(false);
+    await w1.release();
+    const lr = await r;
+    expect(lr.token).toBeGreaterThan(w1.token);
+    await lr.release();
+  });
+
   it('read–write lock: write timeout leaves nothing behind; withRead/withWrite release', async () => {
     const ns = newNamespace();
     const a = await zk(ns);

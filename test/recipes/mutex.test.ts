@@ -3,7 +3,7 @@ import { AbortedError, BadArgumentsError, SessionExpiredError, TimeoutError, ens
 import { waitChange } from '../../recipes/internal/contend.js';
 import { FOREVER } from '../../recipes/internal/wait.js';
 import { LeaseLostError, Mutex, withLock, type Lease } from '../../recipes/index.js';
-import { BACKENDS, client, countingClient, cut, faultyClient, heal, lossyClient, newNamespace, sleep, until } from './backends.js';
+import { BACKENDS, client, countingClient, cut, faultyClient, heal, laggingEventsClient, lossyClient, newNamespace, sleep, until } from './backends.js';
 
 const open: Client[] = [];
 afterEach(async () => {
@@ -273,8 +273,102 @@ describe.each(BACKENDS)('Mutex on %s', (kind) => {
     expect(events() - before).toBe(0);
     expect(granted).toBe(false);
     await holder.release();
-    await (await p).release();
-    expect(events() - before).toBe(1);
+    const lease = await p;
+    expect(events() - before).toBe(1); // the release, and nothing before it
+    await lease.release();
+  });
+
+  /** Counts a client's reads of `dir`'s child list (the contender list). */
+  function countListReads(c: Client, dir: string): () => number {
+    let n = 0;
+    const calls = c as unknown as Record<'getChildren', (...args: unknown[]) => Promise<unknown>>;
+    const list = calls.getChildren.bind(c);
+    calls.getChildren = (...args: unknown[]) => {
+      if (args[0] === dir) n++;
+      return list(...args);
+    };
+    return () => n;
+  }
+
+  it('a waiter whose predecessor was first in line takes the lock on its release event, without reading the list again', async () => {
+    const ns = newNamespace();
+    // Long sessions: a heartbeat held up by a loaded machine must not suspend b (a suspended
+    // or reconnected waiter reads the list again, rightly, which is not what is tested here).
+    const a = await zk(ns, 10_000);
+    const holder = await new Mutex(a, '/first').acquire();
+    const { zk: b, events } = await countingClient(kind, ns, { sessionTimeoutMs: 10_000 });
+    open.push(b);
+    const lists = countListReads(b, '/first');
+    const p = new Mutex(b, '/first').acquire();
+    // b queues right behind the holder and, alone in line, also watches its own znode.
+    await until(() => armedPaths(b).length === 2, 2000, 'b watches the holder and its own znode');
+    const [own] = armedPaths(b).filter((x) => x !== holder.path);
+    const listsBefore = lists();
+    const eventsBefore = events();
+    await holder.release();
+    const lease = await p;
+    expect(lease.path).toBe(own);
+    expect(lists() - listsBefore).toBe(0);
+    expect(events() - eventsBefore).toBe(1);
+    expect(lease.token).toBeGreaterThan(holder.token);
+    // The lease took the watch over: a deletion by someone else is still reported.
+    await a.delete(lease.path);
+    await until(() => !lease.held, 2000, 'lost');
+    expect(lease.signal.reason).toBeInstanceOf(LeaseLostError);
+  });
+
+  it('…but not when its own znode went while it waited: it reads the list, and fails', async () => {
+    const ns = newNamespace();
+    const a = await zk(ns);
+    const holder = await new Mutex(a, '/gone').acquire();
+    const b = await zk(ns);
+    const lists = countListReads(b, '/gone');
+    const p = new Mutex(b, '/gone').acquire().catch((e: unknown) => e);
+    await until(() => armedPaths(b).length === 2, 2000, 'b watches the holder and its own znode');
+    const [own] = armedPaths(b).filter((x) => x !== holder.path);
+    await a.delete(own); // an operator, say
+    await until(() => armedPaths(b).length === 1, 2000, 'own watch fired');
+    const listsBefore = lists();
+    await holder.release();
+    expect(await p).toBeInstanceOf(LeaseLostError);
+    expect(lists() - listsBefore).toBe(1);
+    expect(await children(a, '/gone')).toEqual([]);
+  });
+
+  it('a waiter behind an abandoned waiter reads the list again and keeps waiting for the holder', async () => {
+    const ns = newNamespace();
+    const a = await zk(ns);
+    const holder = await new Mutex(a, '/behind').acquire();
+    const w = await zk(ns);
+    const quitter = new Mutex(w, '/behind').acquire({ timeoutMs: 300 }).catch((e: unknown) => e);
+    await until(async () => (await children(a, '/behind')).length === 2, 2000, 'quitter queued');
+    const s = await zk(ns);
+    let granted = false;
+    const p = new Mutex(s, '/behind').acquire().then((l) => { granted = true; return l; });
+    await until(async () => (await children(a, '/behind')).length === 3, 2000, 's queued');
+    expect(await quitter).toBeInstanceOf(TimeoutError);
+    await until(async () => (await children(a, '/behind')).length === 2, 2000, 'quitter gone');
+    await sleep(150);
+    expect(granted).toBe(false);
+    await holder.release();
+    const lease = await p;
+    expect(lease.token).toBeGreaterThan(holder.token);
+    await lease.release();
+  });
+
+  it('an attempt that gives up while watching its own znode leaves that watch behind for no longer than its znode', async () => {
+    const ns = newNamespace();
+    const a = await zk(ns);
+    const held = await new Mutex(a, '/late-event').acquire();
+    // b hears of every change 30 ms late: its znode's deletion event trails the delete's reply.
+    const b = await laggingEventsClient(kind, ns, 30);
+    open.push(b);
+    const p = new Mutex(b, '/late-event').acquire({ timeoutMs: 300 }).catch((e: unknown) => e);
+    await until(() => armedPaths(b).length === 2, 2000, 'b watches the holder and its own znode');
+    expect(await p).toBeInstanceOf(TimeoutError);
+    expect(await children(a, '/late-event')).toEqual([held.path.slice('/late-event/'.length)]);
+    expect(armedPaths(b)).toEqual([held.path]);
+    await held.release();
   });
 
   it('a create whose reply was lost is found again, not duplicated (protected mode)', async () => {
@@ -422,6 +516,23 @@ describe.each(BACKENDS)('Mutex on %s', (kind) => {
     await held.release();
     expect(signal.aborted).toBe(true);
     expect(signal.reason).toBeInstanceOf(AbortedError);
+  });
+
+  it('a lease granted just before its link drops watches its znode once the session is back', async () => {
+    const ns = newNamespace();
+    const c = await faulty(ns, 3000);
+    const lease = await new Mutex(c, '/cutgrant').acquire();
+    cut(c); // before the lease's first turn: the read that arms its watch cannot go out
+    await sleep(50);
+    expect(lease.inDoubt).toBe(true);
+    expect(armedPaths(c)).toEqual([]);
+    const reconnected = new Promise<void>((r) => lease.once('reconnected', () => r()));
+    await heal(c);
+    await reconnected;
+    expect(armedPaths(c)).toEqual([lease.path]);
+    await (await zk(ns)).delete(lease.path);
+    await until(() => !lease.held, 2000, 'lost');
+    expect(lease.signal.reason).toBeInstanceOf(LeaseLostError);
   });
 
   it('a deleted lock znode is reported as lost (LeaseLostError)', async () => {
