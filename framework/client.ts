@@ -57,6 +57,8 @@ export interface SubmitItem {
 
 /** Creates per multi in `submitMany`. */
 const SUBMIT_BATCH = 500;
+/** Multis of one `submitMany` on their way at once. */
+const SUBMIT_LANES = 4;
 
 /**
  * The producer's side: submit tasks, wait for their results, cancel them, list them.
@@ -110,13 +112,17 @@ export class TaskClient {
       if (prepared[i].key) ids[i] = await this.submitKeyed(prepared[i].record, prepared[i].key);
       else plain.push(i);
     }
-    const batches: Promise<void>[] = [];
-    for (let b = 0; b < plain.length; b += SUBMIT_BATCH) {
-      const idx = plain.slice(b, b + SUBMIT_BATCH);
-      batches.push(this.zk.multi(idx.map((i) => op.create(`${TASKS}/${TASK_PREFIX}`, prepared[i].record, { mode: 'persistent_sequential' })))
-        .then((results) => results.forEach((r, k) => (ids[idx[k]] = leaf(r.path)))));
-    }
-    await Promise.all(batches);
+    // A few batches on the way at a time: enough to keep Redis busy, without building all
+    // of a large submit's multis (and holding their memory) at once.
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < plain.length) {
+        const idx = plain.slice(next, (next += SUBMIT_BATCH));
+        const results = await this.zk.multi(idx.map((i) => op.create(`${TASKS}/${TASK_PREFIX}`, prepared[i].record, { mode: 'persistent_sequential' })));
+        results.forEach((r, k) => (ids[idx[k]] = leaf(r.path)));
+      }
+    };
+    await Promise.all(Array.from({ length: SUBMIT_LANES }, lane));
     return ids;
   }
 
