@@ -115,11 +115,18 @@ export class TaskClient {
     // A few batches on the way at a time: enough to keep Redis busy, without building all
     // of a large submit's multis (and holding their memory) at once.
     let next = 0;
+    let failed = false;
     const lane = async (): Promise<void> => {
-      while (next < plain.length) {
+      // After a failure no new batch starts: the caller gets the error, not the later ids.
+      while (next < plain.length && !failed) {
         const idx = plain.slice(next, (next += SUBMIT_BATCH));
-        const results = await this.zk.multi(idx.map((i) => op.create(`${TASKS}/${TASK_PREFIX}`, prepared[i].record, { mode: 'persistent_sequential' })));
-        results.forEach((r, k) => (ids[idx[k]] = leaf(r.path)));
+        try {
+          const results = await this.zk.multi(idx.map((i) => op.create(`${TASKS}/${TASK_PREFIX}`, prepared[i].record, { mode: 'persistent_sequential' })));
+          results.forEach((r, k) => (ids[idx[k]] = leaf(r.path)));
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
       }
     };
     await Promise.all(Array.from({ length: SUBMIT_LANES }, lane));
