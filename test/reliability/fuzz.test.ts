@@ -99,6 +99,16 @@ const CORE_CALLS: Call[] = [
     },
   },
   {
+    name: 'multiRead', atomic: false, run: (zk, r) => {
+      const read = (): unknown => r.pick([
+        () => op.getData(path(r) as string), () => op.getChildren(path(r) as string),
+        () => r.pick([null, undefined, 'getData', {}, booby, { type: 'getData' }, { type: 'setData', path: '/f' }, { type: 'getChildren', path: 5 }]),
+      ])();
+      const reads = r.chance(0.1) ? r.pick([null, undefined, 'reads', {}, booby, 5]) : Array.from({ length: r.int(6) }, read);
+      return { args: [reads], result: zk.multiRead(reads as never) };
+    },
+  },
+  {
     name: 'watch', atomic: false, run: (zk, r) => {
       const a = [path(r), readOptions(r)];
       const s = zk.watch(...(a as Parameters<Client['watch']>));
