@@ -175,3 +175,22 @@ export async function until(pred: () => boolean | Promise<boolean>, ms = 5000, w
     await sleep(5);
   }
 }
+
+/**
+ * The two kinds of client a recipe test makes on one backend, each kept in `open` so the
+ * test file's afterEach closes it: `zk` a plain client, `faulty` one whose link cut()/heal()
+ * break for real (on Redis, through its own TCP proxy).
+ */
+export function clientMakers(kind: BackendKind, open: Client[]): {
+  zk: (ns: string, sessionTimeoutMs?: number) => Promise<Client>;
+  faulty: (ns: string, sessionTimeoutMs?: number) => Promise<Client>;
+} {
+  const keep = (c: Client): Client => {
+    open.push(c);
+    return c;
+  };
+  return {
+    zk: async (ns, sessionTimeoutMs = 1000) => keep(await client(kind, ns, { sessionTimeoutMs })),
+    faulty: async (ns, sessionTimeoutMs = 1000) => keep(await faultyClient(kind, ns, { sessionTimeoutMs })),
+  };
+}

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BadArgumentsError, SessionExpiredError, TimeoutError, type Client } from '../../core/index.js';
 import { Barrier, DoubleBarrier, GroupMember, SharedCount } from '../../recipes/index.js';
-import { BACKENDS, client, cut, faultyClient, heal, newNamespace, sleep, until } from './backends.js';
+import { BACKENDS, clientMakers, cut, heal, newNamespace, sleep, until } from './backends.js';
 
 const open: Client[] = [];
 afterEach(async () => {
@@ -9,17 +9,7 @@ afterEach(async () => {
 });
 
 describe.each(BACKENDS)('Membership, barriers, counter on %s', (kind) => {
-  async function zk(ns: string, sessionTimeoutMs = 1000): Promise<Client> {
-    const c = await client(kind, ns, { sessionTimeoutMs });
-    open.push(c);
-    return c;
-  }
-  /** A client whose link cut()/heal() break for real (on Redis, through its own TCP proxy). */
-  async function faulty(ns: string, sessionTimeoutMs = 1000): Promise<Client> {
-    const c = await faultyClient(kind, ns, { sessionTimeoutMs });
-    open.push(c);
-    return c;
-  }
+  const { zk, faulty } = clientMakers(kind, open);
 
   it('group membership: members see joins, data changes and leaves', async () => {
     const ns = newNamespace();

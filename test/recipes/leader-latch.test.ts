@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AbortedError, BadArgumentsError, ClientClosedError, SessionExpiredError, TimeoutError, type Client } from '../../core/index.js';
 import { LeaderLatch, getLeader, runAsLeader, LeaderSelector, type Leadership } from '../../recipes/index.js';
-import { BACKENDS, client, countingClient, cut, faultyClient, heal, newNamespace, sleep, until } from './backends.js';
+import { BACKENDS, client, clientMakers, countingClient, cut, heal, newNamespace, sleep, until } from './backends.js';
 
 const open: Client[] = [];
 afterEach(async () => {
@@ -9,17 +9,7 @@ afterEach(async () => {
 });
 
 describe.each(BACKENDS)('LeaderLatch on %s', (kind) => {
-  async function zk(ns: string, sessionTimeoutMs = 1000): Promise<Client> {
-    const c = await client(kind, ns, { sessionTimeoutMs });
-    open.push(c);
-    return c;
-  }
-  /** A client whose link cut()/heal() break for real (on Redis, through its own TCP proxy). */
-  async function faulty(ns: string, sessionTimeoutMs = 1000): Promise<Client> {
-    const c = await faultyClient(kind, ns, { sessionTimeoutMs });
-    open.push(c);
-    return c;
-  }
+  const { zk, faulty } = clientMakers(kind, open);
 
   it('elects exactly one leader, in arrival order, with strictly increasing tokens', async () => {
     const ns = newNamespace();

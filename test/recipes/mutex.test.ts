@@ -3,7 +3,7 @@ import { AbortedError, BadArgumentsError, SessionExpiredError, TimeoutError, ens
 import { waitChange } from '../../recipes/internal/contend.js';
 import { FOREVER } from '../../recipes/internal/wait.js';
 import { LeaseLostError, Mutex, withLock, type Lease } from '../../recipes/index.js';
-import { BACKENDS, client, countingClient, cut, faultyClient, heal, laggingEventsClient, lossyClient, newNamespace, sleep, until } from './backends.js';
+import { BACKENDS, client, clientMakers, countingClient, cut, heal, laggingEventsClient, lossyClient, newNamespace, sleep, until } from './backends.js';
 
 const open: Client[] = [];
 afterEach(async () => {
@@ -11,17 +11,7 @@ afterEach(async () => {
 });
 
 describe.each(BACKENDS)('Mutex on %s', (kind) => {
-  async function zk(ns: string, sessionTimeoutMs = 1000): Promise<Client> {
-    const c = await client(kind, ns, { sessionTimeoutMs });
-    open.push(c);
-    return c;
-  }
-  /** A client whose link cut()/heal() break for real (on Redis, through its own TCP proxy). */
-  async function faulty(ns: string, sessionTimeoutMs = 1000): Promise<Client> {
-    const c = await faultyClient(kind, ns, { sessionTimeoutMs });
-    open.push(c);
-    return c;
-  }
+  const { zk, faulty } = clientMakers(kind, open);
   async function children(c: Client, path: string): Promise<string[]> {
     return (await c.getChildren(path)).children;
   }
