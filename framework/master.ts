@@ -9,7 +9,7 @@ import { electMaster } from './election.js';
 import {
   ASSIGN, assignDir, assignPath, CANCEL, cancelPath, leaf, splitAssignment, statusPath, TASKS, taskPath, WORKERS, workerPath,
 } from './paths.js';
-import { clientFactory, Kick, sleep, type ClientFactory, type ConnectionOptions } from './session.js';
+import { clientFactory, Kick, sessionLoop, type ClientFactory, type ConnectionOptions } from './session.js';
 import { decodeTask, encode, toTaskError, type StatusRecord, type TaskRecord } from './task.js';
 import { ensureFolders, listAll, multiGroups, statusOp } from './tree.js';
 
@@ -163,23 +163,16 @@ export class Master extends EventEmitter<MasterEvents> {
     await this.close();
   }
 
-  private async run(): Promise<void> {
-    while (!this.stop.signal.aborted) {
-      let zk: Client | null = null;
-      try {
-        zk = await this.factory();
-        await this.serve(zk);
-      } catch (err) {
-        if (!this.stop.signal.aborted) this.emit('error', err as Error);
-      } finally {
-        if (this.leading) {
-          this.leading = false;
-          if (!this.stop.signal.aborted) this.emit('deposed', new SessionExpiredError('Master lost its session or leadership'));
-        }
-        await zk?.close().catch(() => undefined);
-      }
-      if (!this.stop.signal.aborted) await sleep(50, this.stop.signal);
-    }
+  private run(): Promise<void> {
+    return sessionLoop(this.factory, this.stop.signal, {
+      serve: (zk) => this.serve(zk),
+      ended: () => {
+        if (!this.leading) return;
+        this.leading = false;
+        if (!this.stop.signal.aborted) this.emit('deposed', new SessionExpiredError('Master lost its session or leadership'));
+      },
+      error: (err) => this.emit('error', err),
+    });
   }
 
   private async serve(zk: Client): Promise<void> {

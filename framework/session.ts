@@ -48,6 +48,46 @@ export async function retrying<T>(zk: Client, fn: () => Promise<T>, signal?: Abo
   }
 }
 
+/** What a master or worker does with one session, and how it reports its life. */
+export interface SessionRole {
+  /** Serves one session until it ends (or `stop` aborts). */
+  serve(zk: Client): Promise<void>;
+  /** After a session ended, before its client is closed. */
+  ended(): void;
+  /** An error other than the session's own end (which the role reports in its own terms). */
+  error(err: Error): void;
+}
+
+/** Pause before a new session after a failed start: doubles up to this, so a store that is down is not hammered. */
+const RETRY_MAX_MS = 1000;
+
+/**
+ * The life of a master or worker: a session from the factory, served until it ends, then
+ * a new one — an expired client stays dead, as in ZooKeeper — until `stop` aborts.
+ */
+export async function sessionLoop(factory: ClientFactory, stop: AbortSignal, role: SessionRole): Promise<void> {
+  let pause = 50;
+  while (!stop.aborted) {
+    let zk: Client | null = null;
+    try {
+      zk = await factory();
+      pause = 50;
+      await role.serve(zk);
+    } catch (err) {
+      // A session that expired or closed under serve() makes it throw (aborted waits, expired
+      // calls): that is the session's end, reported by the role, not an error of its own.
+      const sessionEnded = zk !== null && (zk.state === 'expired' || zk.state === 'closed');
+      if (!stop.aborted && !sessionEnded) role.error(err as Error);
+    } finally {
+      role.ended();
+      await zk?.close().catch(() => undefined);
+    }
+    if (stop.aborted) break;
+    await sleep(pause, stop);
+    pause = Math.min(pause * 2, RETRY_MAX_MS);
+  }
+}
+
 /** Resolves after `ms`, or early (without error) when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -7,7 +7,7 @@ import {
 } from '../core/index.js';
 import { backoffDelay, int, labels as checkLabels } from './options.js';
 import { assignDir, assignPath, CANCEL, cancelPath, leaf, taskPath, workerPath } from './paths.js';
-import { clientFactory, sleep, type ClientFactory, type ConnectionOptions } from './session.js';
+import { clientFactory, sessionLoop, sleep, type ClientFactory, type ConnectionOptions } from './session.js';
 import { decodeTask, encode, toTaskError, type FinalState, type StatusRecord, type TaskRecord } from './task.js';
 import { ensureFolders, listAll, multiGroups, statusOp } from './tree.js';
 
@@ -205,20 +205,14 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
   // ---- sessions ------------------------------------------------------------------------
 
   private async run(): Promise<void> {
-    while (!this.stop.signal.aborted) {
-      let zk: Client | null = null;
-      try {
-        zk = await this.factory();
-        await this.serve(zk);
-      } catch (err) {
-        if (!this.stop.signal.aborted) this.emit('error', err as Error);
-      } finally {
+    await sessionLoop(this.factory, this.stop.signal, {
+      serve: (zk) => this.serve(zk),
+      ended: () => {
         this.abandonAll(new SessionExpiredError('The worker lost its session; the task will be reassigned'));
         this.zk = null;
-        await zk?.close().catch(() => undefined);
-      }
-      if (!this.stop.signal.aborted) await sleep(50, this.stop.signal);
-    }
+      },
+      error: (err) => this.emit('error', err),
+    });
     this.markReady();
   }
 

@@ -73,6 +73,8 @@ describe('framework sessions', () => {
     const ids = await tasks.submitMany([{ payload: 1 }, { payload: 2 }]);
     await until(() => runs.length === 2, 5000);
     const firstId = w.id;
+    const errors: string[] = [];
+    w.on('error', (e) => errors.push(`${e.name}: ${e.message}`));
     const aborted = new Promise<void>((r) => w.once('expired', () => r()));
     await f.expireLatest();
     await aborted;
@@ -85,12 +87,16 @@ describe('framework sessions', () => {
     expect(all.map((s) => s.worker)).toEqual([w.id, w.id]);
     expect(all.map((s) => s.result)).toEqual([w.id, w.id]);
     expect(runs.length).toBe(4); // at-least-once: each ran again after the reassignment
+    expect(errors).toEqual([]); // the session's end is the 'expired' event, not an error
   });
 
   it('a master whose session expired is replaced by a backup and rejoins as a backup', async () => {
     const { ns, tasks } = await setup();
     const f1 = factory(ns);
     const m1 = track(createMaster({ connect: f1.connect, id: 'm1' }));
+    const events: string[] = [];
+    m1.on('deposed', () => events.push('deposed'));
+    m1.on('error', (e) => events.push(`error: ${e.name}: ${e.message}`));
     await new Promise<void>((r) => m1.once('elected', () => r()));
     const m2 = track(createMaster({ namespace: ns, sessionTimeoutMs: TIMEOUT, id: 'm2' }));
     track(createWorker({ namespace: ns, sessionTimeoutMs: TIMEOUT, concurrency: 4, handler: async (p: number) => p + 1 }));
@@ -100,6 +106,8 @@ describe('framework sessions', () => {
     const elected = new Promise<void>((r) => m2.once('elected', () => r()));
     await f1.expireLatest();
     await elected;
+    // The lost session is reported once, as such: not also as errors of the waits it cut short.
+    expect(events).toEqual(['deposed']);
     expect(await tasks.master()).toBe('m2');
     const second = await tasks.submitMany(Array.from({ length: 20 }, (_, n) => ({ payload: n })));
     const all = await tasks.waitAll(second, { timeoutMs: 10_000 });
@@ -110,6 +118,26 @@ describe('framework sessions', () => {
     await m2.close();
     await back;
     expect(await tasks.master()).toBe('m1');
+  });
+
+  it('a backup master whose session expires rejoins the election quietly: no error events', async () => {
+    const { ns, tasks } = await setup();
+    const m1 = track(createMaster({ namespace: ns, sessionTimeoutMs: TIMEOUT, id: 'm1' }));
+    await new Promise<void>((r) => m1.once('elected', () => r()));
+    const f2 = factory(ns);
+    const m2 = track(createMaster({ connect: f2.connect, id: 'm2' }));
+    const errors: string[] = [];
+    m2.on('error', (e) => errors.push(`${e.name}: ${e.message}`));
+    await until(() => f2.made.length === 1 && f2.made[0].state === 'connected', 5000);
+    await new Promise((r) => setTimeout(r, 100)); // m2 is waiting in the election
+    await f2.expireLatest();
+    await until(() => f2.made.length >= 2 && f2.made[1].state === 'connected', 5000);
+    expect(errors).toEqual([]);
+    // And it still backs m1 up.
+    const back = new Promise<void>((r) => m2.once('elected', () => r()));
+    await m1.close();
+    await back;
+    expect(await tasks.master()).toBe('m2');
   });
 
   it('close() drains: a running task finishes and is recorded by its worker, not reassigned', async () => {
