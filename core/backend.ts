@@ -25,11 +25,14 @@ export interface Backend {
    * Heartbeat: moves the session's deadline to backend-now + timeout. Rejects with
    * SessionExpiredError when the session is gone. Returns the backend's last zxid, so
    * the client can detect a store that went back in time. If that zxid is behind
-   * `seenZxid` (the highest the client has seen), the backend raises its counter to
+   * `seenZxid` (the highest the client has seen), the backend raises its counter past
    * `seenZxid` so zxids (and fencing tokens) never go backwards, and still returns the
-   * old value so the client can report the rollback.
+   * old value so the client can report the rollback. A backend that can lose writes also
+   * checks that `seenZxid` is in its history when its counter has moved past it (others
+   * wrote since it went back): if not, `rolledBackAt` is the last zxid the client's
+   * history shares with the store's.
    */
-  touchSession(sessionId: string, seenZxid?: number): Promise<{ zxid: number }>;
+  touchSession(sessionId: string, seenZxid?: number): Promise<{ zxid: number; rolledBackAt?: number }>;
   /**
    * Ends a session now, deleting its ephemerals in one write (one zxid, in path order;
    * no zxid is used when it had none). Idempotent.
@@ -79,11 +82,24 @@ export interface Backend {
   flushEvents(zxid: number): Promise<void>;
   /**
    * Raw events with zxid > `zxid`, oldest first, for catching up after a reconnect; null
-   * when the bounded change log no longer reaches back that far.
+   * when the bounded change log no longer reaches back that far; {@link HistoryLost} when
+   * `seenZxid` (the highest zxid the client has seen) is not in the store's history: the
+   * events after `zxid` are then not the history the client saw.
    */
-  changesSince(zxid: number): Promise<BackendEvent[] | null>;
+  changesSince(zxid: number, seenZxid?: number): Promise<BackendEvent[] | null | HistoryLost>;
   /** Registers the single listener for link changes (true = connected, false = lost). */
   onLink(listener: (up: boolean) => void): void;
+}
+
+/**
+ * The store went back in time and lost writes the client saw (a Redis fail-over to a
+ * lagging replica, a restart from an older snapshot), then went on from there.
+ */
+export interface HistoryLost {
+  /** The last zxid the client's history shares with the store's. */
+  rolledBackAt: number;
+  /** The store's last zxid. */
+  zxid: number;
 }
 
 /**

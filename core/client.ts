@@ -71,6 +71,12 @@ export class Client extends EventEmitter<ClientEvents> {
   /** Every event with zxid ≤ this has been received (what catch-up starts from). */
   private safeZxid = 0;
   private recovering: BackendEvent[] | null = null;
+  /**
+   * Set when the store went back in time and lost writes this client saw: the last zxid
+   * its history shares with the store's. Until the next recovery has resynced the watches,
+   * no catch-up may replay the store's log as if it were what this client saw.
+   */
+  private lostAfter: number | null = null;
   private beating = false;
   private closing: Promise<void> | null = null;
   private readonly defaultWatcher: Watcher = (ev) => this.notify('watch', ev);
@@ -514,9 +520,13 @@ export class Client extends EventEmitter<ClientEvents> {
       const start = Math.min(zxid, arming.ownFloor - 1);
       s.startAt(start);
       if (start < zxid) {
-        const missed = await this.backend.changesSince(start);
-        if (missed === null) s.offer({ type: 'dataChanged', path: s.path, zxid, resync: true });
-        else for (const ev of missed) if (ev.zxid <= zxid && streamWants(s, ev)) s.offer({ type: ev.type, path: ev.path, zxid: ev.zxid });
+        const seen = this.seenZxid;
+        const missed = await this.backend.changesSince(start, seen);
+        if (missed === null || !Array.isArray(missed)) {
+          s.offer({ type: 'dataChanged', path: s.path, zxid, resync: true });
+          // The store lost writes this client saw: resync every other watch too, now.
+          if (missed !== null) this.historyLost(missed.zxid, seen, missed.rolledBackAt, true);
+        } else for (const ev of missed) if (ev.zxid <= zxid && streamWants(s, ev)) s.offer({ type: ev.type, path: ev.path, zxid: ev.zxid });
       }
     } finally {
       this.arming.delete(s);
@@ -567,11 +577,14 @@ export class Client extends EventEmitter<ClientEvents> {
       // it must be at least there. Events seen meanwhile (on the events link, which can run
       // ahead of this reply) prove nothing about the store having gone back.
       const seen = this.seenZxid;
-      const { zxid } = await withDeadline(this.backend.touchSession(this.sessionId, seen), Math.max(Math.floor(this.settings.sessionTimeoutMs / 3), 20));
+      const r = await withDeadline(this.backend.touchSession(this.sessionId, seen), Math.max(Math.floor(this.settings.sessionTimeoutMs / 3), 20));
       this.lastContact = sent;
-      if (zxid < seen) this.reportRollback(zxid, seen);
-      this.saw(zxid);
-      if (this.currentState === 'suspended') await this.recover();
+      // Behind what this client saw, or past it on another history (others wrote since the
+      // store went back): either way writes it saw are gone.
+      const shared = r.rolledBackAt ?? (r.zxid < seen ? r.zxid : undefined);
+      if (shared !== undefined) this.historyLost(r.zxid, seen, shared, false);
+      this.saw(r.zxid);
+      if (this.currentState === 'suspended' || this.lostAfter !== null) await this.recover();
     } catch (err) {
       if (err instanceof SessionExpiredError) this.expire();
       else {
@@ -623,15 +636,33 @@ export class Client extends EventEmitter<ClientEvents> {
     }
   }
 
-  /** Same session, link back: fire every watch whose node changed meanwhile, keep the rest. */
+  /**
+   * Same session, link back: fire every watch whose node changed meanwhile, keep the rest.
+   * Also run (while connected) after the store was found to have lost writes this client
+   * saw: then the watches are resynced from the store as it is, never caught up from its log.
+   */
   private async recover(): Promise<void> {
+    const resumed = this.currentState === 'suspended';
     this.recovering = [];
     try {
       if (this.registry.size > 0 || this.streams.size > 0) {
-        const missed = await this.backend.changesSince(this.safeZxid);
-        if (missed) for (const ev of missed) this.dispatch(ev);
-        else await this.recheckWatches();
+        if (this.lostAfter === null) {
+          const seen = this.seenZxid;
+          const missed = await this.backend.changesSince(this.safeZxid, seen);
+          if (missed !== null && !Array.isArray(missed)) this.historyLost(missed.zxid, seen, missed.rolledBackAt, false);
+          else if (missed) for (const ev of missed) this.dispatch(ev);
+          else await this.recheckWatches();
+        }
+        if (this.lostAfter !== null) {
+          // Where the store is now: every change up to here shows in the Stats read below,
+          // later ones come as events (the interests are in place).
+          const { zxid } = await this.backend.sync('/');
+          this.saw(zxid);
+          await this.recheckWatches(this.lostAfter);
+          if (zxid > this.safeZxid) this.safeZxid = zxid;
+        }
       }
+      this.lostAfter = null;
     } catch (err) {
       // Still unreachable: stay suspended and try again on the next beat.
       const held = this.recovering;
@@ -643,6 +674,7 @@ export class Client extends EventEmitter<ClientEvents> {
     const held = this.recovering;
     this.recovering = null;
     for (const ev of held) this.dispatch(ev);
+    if (!resumed) return;
     this.setState('reconnected');
     this.currentState = 'connected';
   }
@@ -651,8 +683,12 @@ export class Client extends EventEmitter<ClientEvents> {
    * The change log no longer reaches back: compare each watched znode with what its watch
    * saw, and fire (flagged `resync`) every watch whose znode changed or may have; the
    * others stay armed. A watcher set on a path as both data and child watch fires once.
+   * `lostAfter`: the store lost the writes after this zxid that this client saw. A watch
+   * armed after it saw a state the store no longer has, which no Stat can be compared with:
+   * it fires unless its znode was and still is absent with nothing created under its
+   * parent since.
    */
-  private async recheckWatches(): Promise<void> {
+  private async recheckWatches(lostAfter?: number): Promise<void> {
     const stats = new Map<string, Stat | null>();
     const statOf = async (path: string): Promise<Stat | null> => {
       if (!stats.has(path)) {
@@ -664,7 +700,7 @@ export class Client extends EventEmitter<ClientEvents> {
     };
     const fired = new Map<string, Set<Watcher>>();
     for (const w of this.registry.armed()) {
-      const type = await this.missedChange(w, statOf);
+      const type = lostAfter !== undefined && w.zxid > lostAfter ? await this.lostChange(w, statOf, lostAfter) : await this.missedChange(w, statOf);
       if (!type) continue;
       this.registry.remove(w.kind, w.path, w.watcher);
       this.interests.release(w.path, w.kind === 'data' ? 'node' : 'children');
@@ -696,6 +732,32 @@ export class Client extends EventEmitter<ClientEvents> {
     if (w.path === '/') return null;
     const parent = await statOf(parentOf(w.path));
     return !parent || parent.pzxid > w.zxid ? 'created' : null;
+  }
+
+  /** The event of a watch armed on a state the store lost (see recheckWatches); null if none. */
+  private async lostChange(
+    w: { kind: OneShotKind; path: string; zxid: number; existed: boolean },
+    statOf: (path: string) => Promise<Stat | null>,
+    lostAfter: number,
+  ): Promise<WatchEvent['type'] | null> {
+    const stat = await statOf(w.path);
+    if (!stat) return w.kind === 'child' || w.existed ? 'deleted' : this.missedChange({ ...w, zxid: lostAfter }, statOf);
+    if (w.kind === 'child') return 'childrenChanged';
+    return w.existed ? 'dataChanged' : 'created';
+  }
+
+  /**
+   * The store lost writes this client saw (`seenZxid` is not in its history; `shared` is
+   * the last zxid the two share): report it, and take the store's history from `shared` on.
+   * Watches are resynced by the next recovery (`now`: start one at once).
+   */
+  private historyLost(serverZxid: number, seenZxid: number, shared: number, now: boolean): void {
+    this.reportRollback(serverZxid, seenZxid);
+    // What this client saw after `shared` is gone: a later heartbeat must not find it again.
+    this.seenZxid = shared;
+    if (this.safeZxid > shared) this.safeZxid = shared;
+    this.lostAfter = this.lostAfter === null ? shared : Math.min(this.lostAfter, shared);
+    if (now && !this.recovering) void this.beat();
   }
 
   private reportRollback(serverZxid: number, seenZxid: number): void {

@@ -9,6 +9,6 @@ export * from './errors.js';
 export * from './types.js';
 export { validatePath, parentOf, nameOf, joinPath, isWithin, sequenceSuffix } from './path.js';
 export { ensurePath, deleteRecursive } from './helpers.js';
-export type { Backend, BackendEvent, InterestKind, MultiReply, ChildrenPage } from './backend.js';
+export type { Backend, BackendEvent, HistoryLost, InterestKind, MultiReply, ChildrenPage } from './backend.js';
 export { MemoryStore, MemoryBackend, memoryStore } from './memory/index.js';
 export type { Logger } from './logger.js';

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { eventMatches, type Backend, type BackendEvent, type ChildrenPage, type InterestKind, type MultiReply } from '../backend.js';
+import { eventMatches, type Backend, type BackendEvent, type ChildrenPage, type HistoryLost, type InterestKind, type MultiReply } from '../backend.js';
 import {
   BadArgumentsError, ConnectionLossError, CorralError, errorFromCode, NoNodeError, SessionExpiredError, SystemError,
 } from '../errors.js';
@@ -150,15 +150,17 @@ export class RedisBackend implements Backend {
     return { sessionId: String(r[0]), zxid: Number(r[1]) };
   }
 
-  async touchSession(sessionId: string, seenZxid = 0): Promise<{ zxid: number }> {
-    const [code, zxid] = (await this.write('touch-session', sessionId, seenZxid)) as [number, number];
+  async touchSession(sessionId: string, seenZxid = 0): Promise<{ zxid: number; rolledBackAt?: number }> {
+    const [code, zxid, shared] = (await this.write('touch-session', sessionId, seenZxid)) as [number, number, number];
+    // -1: `seenZxid` is in the store's history; else the last zxid both histories share.
+    const lost = shared >= 0;
     if (code !== 0) {
-      if (seenZxid > zxid) {
-        this.logger.error({ sessionId, seenZxid, serverZxid: zxid }, 'STORE ROLLED BACK: Redis lost acknowledged writes (and this session with them)');
+      if (lost) {
+        this.logger.error({ sessionId, seenZxid, serverZxid: zxid, rolledBackAt: shared }, 'STORE ROLLED BACK: Redis lost acknowledged writes (and this session with them)');
       }
       throw new SessionExpiredError();
     }
-    return { zxid };
+    return lost ? { zxid, rolledBackAt: shared } : { zxid };
   }
 
   async closeSession(sessionId: string): Promise<void> {
@@ -316,9 +318,11 @@ export class RedisBackend implements Backend {
     await this.call(() => this.sub.ping());
   }
 
-  async changesSince(zxid: number): Promise<BackendEvent[] | null> {
-    const r = (await this.read('changes-since', [zxid], { keys: [this.keys.zxid, this.keys.log] })) as unknown;
+  async changesSince(zxid: number, seenZxid = 0): Promise<BackendEvent[] | null | HistoryLost> {
+    const r = (await this.read('changes-since', [zxid, seenZxid], { keys: [this.keys.zxid, this.keys.log] })) as unknown;
     if (!Array.isArray(r)) return null;
+    // Events come as (zxid, lines) pairs, zxids positive: -1 first is the history-lost reply.
+    if (r.length === 3 && Number(r[0]) === -1) return { rolledBackAt: Number(r[1]), zxid: Number(r[2]) };
     const out: BackendEvent[] = [];
     for (let i = 0; i < r.length; i += 2) {
       for (const ev of eventsFromLog(Number(r[i]), String(r[i + 1]))) if (this.wants(ev)) out.push(ev);

@@ -14,6 +14,9 @@
  * - `log`         stream: the change log, one entry per zxid (id `<zxid>-0`)
  * - `recursive`   sorted set: recursively watched path → registration deadline
  * - `sid`         string: session id counter
+ * - `lifetime`    string: the Redis lifetime (`master_replid`) that last issued a zxid
+ * - `gaps`        sorted set: `<from>:<to>` scored `<to>`: no zxid strictly between was
+ *                 issued (the counter jumped to the clock in a new Redis lifetime)
  * - `n:<path>`    hash: one znode (data, mode, ttl, zxids, times, versions, owner)
  * - `c:<path>`    sorted set: the znode's child names (score 0, lexical order)
  * - `e:<session>` set: the session's ephemeral paths
@@ -28,6 +31,9 @@ export interface NamespaceKeys {
   readonly log: string;
   readonly recursive: string;
   readonly sessionSeq: string;
+  /** Derived by the scripts from the prefix (not in their KEYS): see includes/tree.lua. */
+  readonly lifetime: string;
+  readonly gaps: string;
   /** The KEYS every write script takes, in the order its header names them. */
   readonly writeKeys: readonly string[];
   node(path: string): string;
@@ -52,6 +58,8 @@ export function namespaceKeys(namespace: string): NamespaceKeys {
     log: k('log'),
     recursive: k('recursive'),
     sessionSeq: k('sid'),
+    lifetime: k('lifetime'),
+    gaps: k('gaps'),
   };
   return {
     ...keys,

@@ -1,5 +1,7 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CorralError, op, type Client, type CreateMode, type OpInput, type Stat } from '../../core/index.js';
+import { RedisBackend } from '../../core/redis/index.js';
 import type { BackendHarness } from '../conformance/harness.js';
 import { memoryHarness } from '../conformance/harnesses/memory.js';
 import { redisHarness } from '../conformance/harnesses/redis.js';
@@ -8,8 +10,9 @@ import { checkTreeInvariants, snapshotTree, TreeHistory } from '../conformance/i
 /**
  * Differential test: the same random operation sequence, from several sessions, applied
  * to the memory backend (the reference) and the Redis backend must give identical
- * results, errors, Stats (times aside, session ids mapped) and trees, with the tree
- * invariants holding on both. Re-run a failure with CORRAL_DIFF_SEED=<seed>.
+ * results, errors, Stats (times aside, session ids mapped, zxids by rank: see
+ * {@link ZxidRanks}) and trees, with the tree invariants holding on both. Re-run a
+ * failure with CORRAL_DIFF_SEED=<seed>.
  */
 
 const SESSIONS = 4;
@@ -94,21 +97,75 @@ class Generator {
   }
 }
 
+/**
+ * Each zxid as its rank among the zxids its namespace issued (0 stays 0), so the backends'
+ * zxids compare by what matters: their order, their equality, and that each one was
+ * issued. The memory store counts 1, 2, 3… per namespace: its zxids are their ranks. Redis
+ * floors its counter at the clock the first time a Redis lifetime issues a zxid in a
+ * namespace, so a rollback can never hand out a lost zxid again (core/redis/lua/includes/
+ * tree.lua); its zxids are ranked by its change log, which has an entry for every zxid
+ * issued. A Stat holding a zxid the log lacks shows up as `unissued <zxid>`.
+ */
+class ZxidRanks {
+  private readonly rank = new Map<number, number>();
+  private last = '-';
+  private lastZxid = 0;
+  /**
+   * Breaks of what rollback detection rests on (core/redis/lua/includes/history.lua): in
+   * one Redis lifetime zxids are issued one after the other, each with its log entry, and
+   * the counter (what reads return) is always a zxid the log has.
+   */
+  readonly problems: string[] = [];
+  constructor(private readonly redis: Redis | null, private readonly keys: { zxid: string; log: string } | null) {}
+  /** Reads the zxids issued since the last refresh (Redis only). */
+  async refresh(): Promise<void> {
+    if (!this.redis || !this.keys) return;
+    const r = await this.redis.multi().get(this.keys.zxid).xrange(this.keys.log, this.last === '-' ? '-' : `(${this.last}`, '+').exec();
+    const counter = Number(r![0][1] ?? 0);
+    for (const [id] of r![1][1] as Array<[string, string[]]>) {
+      const zxid = Number(id.slice(0, id.indexOf('-')));
+      // The first zxid of the namespace jumps to the clock; the rest count on by one.
+      if (this.rank.size > 0 && zxid !== this.lastZxid + 1) this.problems.push(`zxid ${zxid} issued after ${this.lastZxid}`);
+      this.rank.set(zxid, this.rank.size + 1);
+      this.last = id;
+      this.lastZxid = zxid;
+    }
+    if (counter !== this.lastZxid) this.problems.push(`the counter (${counter}) is not the last zxid logged (${this.lastZxid})`);
+  }
+  of(zxid: number): number | string {
+    if (!this.redis || zxid === 0) return zxid;
+    return this.rank.get(zxid) ?? `unissued ${zxid}`;
+  }
+}
+
 /** One backend's side of the run: its sessions, and session id → stable label. */
 class Side {
   readonly clients: Client[] = [];
   readonly labels = new Map<string, string>();
   private generation = 0;
-  constructor(readonly harness: BackendHarness) {}
+  private zxids: ZxidRanks | null = null;
+  constructor(readonly harness: BackendHarness, private readonly admin: Redis | null) {}
   async open(slot: number): Promise<void> {
     const zk = await this.harness.connect({ sessionTimeoutMs: 60_000 });
     this.clients[slot] = zk;
     this.labels.set(zk.sessionId, `session-${slot}-${this.generation++}`);
+    this.zxids ??= zk.backend instanceof RedisBackend ? new ZxidRanks(this.admin, zk.backend.keys) : new ZxidRanks(null, null);
   }
   stat(s: Stat | null): unknown {
     if (!s) return s;
-    const { ctime: _c, mtime: _m, ephemeralOwner, ...rest } = s;
-    return { ...rest, ephemeralOwner: ephemeralOwner === null ? null : (this.labels.get(ephemeralOwner) ?? `unknown ${ephemeralOwner}`) };
+    const { ctime: _c, mtime: _m, ephemeralOwner, czxid, mzxid, pzxid, ...rest } = s;
+    const z = this.zxids!;
+    return {
+      ...rest, czxid: z.of(czxid), mzxid: z.of(mzxid), pzxid: z.of(pzxid),
+      ephemeralOwner: ephemeralOwner === null ? null : (this.labels.get(ephemeralOwner) ?? `unknown ${ephemeralOwner}`),
+    };
+  }
+  /** Learns the zxids issued so far: every zxid a result holds is, once its call returned. */
+  private refresh(): Promise<void> {
+    return this.zxids!.refresh();
+  }
+  get zxidProblems(): string[] {
+    return this.zxids?.problems ?? [];
   }
   async run(step: Step, gen: Generator): Promise<unknown> {
     const zk = this.clients[step.s];
@@ -118,15 +175,20 @@ class Side {
           const opts = step.mode === 'persistent_with_ttl' ? { mode: step.mode, ttlMs: TTL_MS } : { mode: step.mode };
           const r = await zk.createWithStat(step.path, step.data, opts);
           gen.known.add(r.path);
+          await this.refresh();
           return { path: r.path, stat: this.stat(r.stat) };
         }
         case 'delete':
           await zk.delete(step.path, step.version);
           return 'deleted';
-        case 'setData':
-          return this.stat(await zk.setData(step.path, step.data, step.version));
+        case 'setData': {
+          const stat = await zk.setData(step.path, step.data, step.version);
+          await this.refresh();
+          return this.stat(stat);
+        }
         case 'multi': {
           const results = await zk.multi(step.ops);
+          await this.refresh();
           return results.map((r) => {
             if (r.type === 'create') gen.known.add(r.path);
             return 'stat' in r ? { ...r, stat: this.stat(r.stat) } : r;
@@ -145,7 +207,9 @@ class Side {
   }
   async tree(): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
-    for (const [path, n] of await snapshotTree(this.clients[0])) {
+    const tree = await snapshotTree(this.clients[0]);
+    await this.refresh();
+    for (const [path, n] of tree) {
       out[path] = { data: n.data.toString('hex'), children: n.children, stat: this.stat(n.stat) };
     }
     return out;
@@ -155,13 +219,19 @@ class Side {
 describe('differential: memory and Redis give identical results for random operation sequences', () => {
   const memory = memoryHarness();
   const redis = redisHarness();
+  // Reads the Redis change log, to rank zxids (see ZxidRanks).
+  const admin = new Redis({
+    host: process.env.CORRAL_TEST_REDIS_HOST ?? '127.0.0.1', port: Number(process.env.CORRAL_TEST_REDIS_PORT ?? 6379), lazyConnect: true,
+  });
   beforeAll(async () => {
     await memory.setup();
     await redis.setup();
+    await admin.connect();
   });
   afterAll(async () => {
     await memory.teardown();
     await redis.teardown();
+    admin.disconnect();
   });
 
   const fixed = process.env.CORRAL_DIFF_SEED;
@@ -170,7 +240,7 @@ describe('differential: memory and Redis give identical results for random opera
   it.each(seeds)('seed %i', async (seed) => {
     memory.newCase();
     redis.newCase();
-    const sides = [new Side(memory), new Side(redis)];
+    const sides = [new Side(memory, null), new Side(redis, admin)];
     for (const side of sides) for (let s = 0; s < SESSIONS; s++) await side.open(s);
     const gen = new Generator(seed);
     const histories = [new TreeHistory(), new TreeHistory()];
@@ -185,6 +255,7 @@ describe('differential: memory and Redis give identical results for random opera
         tally.set(key, (tally.get(key) ?? 0) + 1);
         if (i % 50 === 49 || i === OPS_PER_RUN - 1) {
           expect(await sides[1].tree(), `seed ${seed}: trees differ after step ${i}`).toEqual(await sides[0].tree());
+          expect(sides[1].zxidProblems, `seed ${seed}: after step ${i}`).toEqual([]);
           for (let b = 0; b < 2; b++) await checkTreeInvariants(sides[b].clients[0], () => sides[b].harness.liveSessions(), histories[b]);
         }
       }
@@ -195,6 +266,7 @@ describe('differential: memory and Redis give identical results for random opera
       // Closing every session removes the same ephemerals, in the same zxid order.
       for (const side of sides) for (let s = 1; s < SESSIONS; s++) await side.clients[s].close();
       expect(await sides[1].tree(), `seed ${seed}: trees differ after the sessions closed`).toEqual(await sides[0].tree());
+      expect(sides[1].zxidProblems, `seed ${seed}: at the end`).toEqual([]);
     } catch (err) {
       console.error(`differential test failed with seed ${seed} (re-run with CORRAL_DIFF_SEED=${seed})`);
       throw err;

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Client, type Logger, type StoreRolledBackError, type WatchEvent } from '../../core/index.js';
-import { startRedis, type RedisServer } from '../faults/index.js';
+import { Mutex } from '../../recipes/index.js';
+import { startProxy, startRedis, type Proxy, type RedisServer } from '../faults/index.js';
 
 /** Redis restarts on a private redis-server: AOF keeps the tree, an older state is reported loudly. */
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -17,6 +18,37 @@ async function server(options: Parameters<typeof startRedis>[0]): Promise<RedisS
   const r = await startRedis(options);
   cleanups.push(() => r.stop());
   return r;
+}
+
+async function proxy(redis: RedisServer): Promise<Proxy> {
+  const p = await startProxy({ targetPort: redis.port });
+  cleanups.push(() => p.close());
+  return p;
+}
+
+/** Takes an RDB snapshot now; `restore()` later crashes Redis and restarts it from that snapshot. */
+async function snapshot(redis: RedisServer): Promise<{ restore(): Promise<void> }> {
+  expect(await redis.command(['SAVE'])).toBe('OK');
+  const saved = join(redis.dir, `older-${randomUUID()}.rdb`);
+  copyFileSync(join(redis.dir, 'dump.rdb'), saved);
+  return {
+    async restore() {
+      await redis.kill('SIGKILL');
+      copyFileSync(saved, join(redis.dir, 'dump.rdb'));
+      await redis.restart();
+    },
+  };
+}
+
+/** Resolves with the first `rolledBack` of `zk`, or null after `ms`. */
+function nextRollback(zk: Client, ms: number): Promise<StoreRolledBackError | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), ms);
+    zk.once('rolledBack', (e) => {
+      clearTimeout(timer);
+      resolve(e);
+    });
+  });
 }
 
 async function client(url: string, namespace: string, sessionTimeoutMs: number, logger: Logger = quiet): Promise<Client> {
@@ -39,6 +71,8 @@ describe('Redis restarts', () => {
     await zk.create('/app/live', '', { mode: 'ephemeral' });
     const last = await zk.setData('/app', 'cfg2');
     const before = await zk.getChildren('/app');
+    const watched: WatchEvent[] = [];
+    await zk.getData('/app', { watch: (ev) => watched.push(ev) });
 
     await redis.kill('SIGKILL');
     await expect.poll(() => zk.state, { timeout: 3000 }).toBe('suspended');
@@ -49,9 +83,17 @@ describe('Redis restarts', () => {
     expect(after.children).toEqual(before.children);
     expect((await zk.getData('/app')).stat).toEqual(last);
     expect((await zk.exists('/app/live'))?.ephemeralOwner).toBe(zk.sessionId);
+    // A restart is a new Redis lifetime: the counter may jump (to a floor set by the Redis
+    // clock), never go back, and then counts on by one.
     const next = await zk.createWithStat('/after');
-    expect(next.stat.czxid).toBe(last.mzxid + 1);
+    expect(next.stat.czxid).toBeGreaterThan(last.mzxid);
+    expect((await zk.createWithStat('/after-2')).stat.czxid).toBe(next.stat.czxid + 1);
     expect(rolledBack).toEqual([]);
+    // Nothing was lost, so the catch-up across the jump is exact: the watch armed before the
+    // crash did not fire (no resync), and fires on the next real change.
+    expect(watched).toEqual([]);
+    await zk.setData('/app', 'cfg3');
+    await expect.poll(() => watched.map((e) => `${e.type} ${e.path} ${e.resync}`), { timeout: 3000 }).toEqual(['dataChanged /app undefined']);
   }, 30_000);
 
   it('a store restored to an older state is detected: `rolledBack` fires, watches on lost znodes resync, new zxids stay above everything seen', async () => {
@@ -88,4 +130,88 @@ describe('Redis restarts', () => {
     // The watch on a znode the store lost fires (a resync) rather than staying armed on nothing.
     await expect.poll(() => fired.map((e) => e.type), { timeout: 3000 }).toEqual(['deleted']);
   }, 30_000);
+
+  it('after an RDB restore a fresh client that writes first gets zxids above every one issued before; a lock granted then has a higher token than the stale holder', async () => {
+    const redis = await server({ aof: false });
+    const ns = `ns-${randomUUID()}`;
+    // The client that saw the lost writes reaches Redis through a proxy, held down until the
+    // fresh client has written: nothing it knows can help the store.
+    const link = await proxy(redis);
+    const stale = await client(link.url, ns, 20_000);
+    await stale.create('/locks');
+    await stale.create('/kept', 'v0');
+    const older = await snapshot(redis);
+    // Writes the rollback loses, among them a lock grant with its fencing token.
+    const staleLease = await new Mutex(stale, '/locks/db').acquire({ timeoutMs: 5000 });
+    let maxLost = staleLease.token;
+    for (let i = 0; i < 20; i++) maxLost = Math.max(maxLost, (await stale.createWithStat(`/lost-${i}`, 'x')).stat.czxid);
+    maxLost = Math.max(maxLost, (await stale.setData('/kept', 'v1')).mzxid);
+
+    link.cut();
+    await older.restore();
+    const fresh = await client(redis.url, ns, 20_000);
+    expect(await fresh.exists('/lost-0')).toBeNull();
+    const first = await fresh.createWithStat('/first', 'x');
+    expect(first.stat.czxid).toBeGreaterThan(maxLost);
+    const kept = await fresh.setData('/kept', 'v2');
+    expect(kept.mzxid).toBeGreaterThan(first.stat.czxid);
+    // The stale holder's lock znode went with the rollback: the lock is free, and its new
+    // holder's token is above the stale one, so a guarded resource rejects the stale holder.
+    const lease = await new Mutex(fresh, '/locks/db').acquire({ timeoutMs: 5000 });
+    expect(lease.token).toBeGreaterThan(staleLease.token);
+    expect(lease.token).toBeGreaterThan(maxLost);
+    await lease.release();
+    // Every zxid the fresh client sees from now on is above the lost ones, reads included.
+    expect((await fresh.getData('/locks')).stat.pzxid).toBeGreaterThan(maxLost);
+    link.heal();
+  }, 30_000);
+
+  it('a client that saw lost writes gets `rolledBack` although another client wrote first and the counter passed its position; its watches on lost znodes fire (resync), the others stay armed', async () => {
+    const redis = await server({ aof: false });
+    const ns = `ns-${randomUUID()}`;
+    const link = await proxy(redis);
+    const errors: unknown[] = [];
+    // Heartbeats every 2 s; the session outlives the restore (its deadline is in the snapshot).
+    const a = await client(link.url, ns, 6000, { ...quiet, error: (o: unknown) => void errors.push(o) });
+    let reports = 0;
+    a.on('rolledBack', () => reports++);
+    await a.create('/kept', 'v0');
+    const keptEvents: WatchEvent[] = [];
+    await a.getData('/kept', { watch: (ev) => keptEvents.push(ev) });
+    const older = await snapshot(redis);
+    // Six writes the rollback loses; `a` watches what they made.
+    await a.create('/lost', 'x');
+    let seen = 0;
+    for (let i = 0; i < 5; i++) seen = (await a.createWithStat('/lost/c-', '', { mode: 'persistent_sequential' })).stat.czxid;
+    const dataEvents: WatchEvent[] = [];
+    const childEvents: WatchEvent[] = [];
+    await a.getData('/lost', { watch: (ev) => dataEvents.push(ev) });
+    await a.getChildren('/lost', { watch: (ev) => childEvents.push(ev) });
+
+    link.cut();
+    await older.restore();
+    // Another client writes first, more times than the rollback lost: on a store that only
+    // counted on, the counter would now be past `a`'s position and nothing would look wrong.
+    const b = await client(redis.url, ns, 20_000);
+    for (let i = 0; i < 30; i++) await b.create(`/b-${i}`);
+    const rolledBack = nextRollback(a, 10_000);
+    link.heal();
+    const err = await rolledBack;
+    expect(err, 'the client that saw the lost writes was not told').not.toBeNull();
+    expect(err!.code).toBe(-1004);
+    expect(err!.message).toContain(`saw zxid ${seen}`);
+    expect(errors.length).toBeGreaterThan(0);
+    await a.whenConnected(10_000);
+    // Watches armed on what the rollback took fire, flagged as a resync…
+    await expect.poll(() => dataEvents.map((e) => `${e.type} ${e.path} ${e.resync}`), { timeout: 3000 }).toEqual(['deleted /lost true']);
+    await expect.poll(() => childEvents.map((e) => `${e.type} ${e.path} ${e.resync}`), { timeout: 3000 }).toEqual(['deleted /lost true']);
+    // …one armed before the lost writes, on a znode they did not touch, stays armed and
+    // fires on the next real change.
+    expect(keptEvents).toEqual([]);
+    await b.setData('/kept', 'v1');
+    await expect.poll(() => keptEvents.map((e) => `${e.type} ${e.path} ${e.resync}`), { timeout: 3000 }).toEqual(['dataChanged /kept undefined']);
+    // Told once: the heartbeats that follow find `a` in step with the store's history.
+    await new Promise((r) => setTimeout(r, 2 * Math.ceil(6000 / 3) + 500));
+    expect(reports).toBe(1);
+  }, 40_000);
 });

@@ -62,11 +62,12 @@ local function isEphemeral(mode) return mode == 'ephemeral' or mode == 'ephemera
 local NOW_S = T[1] .. string.format('%03d', math.floor(tonumber(T[2]) / 1000))
 
 -- The zxid this multi gets if every op passes: nothing else runs until the script ends.
-local zxid = currentZxid() + 1
+-- (Usually the counter + 1; above the clock in a new Redis lifetime: see tree.lua.)
+local zxid, lastZxid = nextZxid(nil, true)
 -- Stat fields are kept as the strings Redis stores (and sent back as such): formatting a
 -- Lua number (sprintf) costs more than most Redis commands, parsing one (strtod) nearly so.
 -- Only versions and cversions, which ops compare and count, are numbers.
-local ZXID_S = tostring(zxid)
+local ZXID_S = string.format('%d', zxid)
 local numText = {}
 local function text(x)
   local s = numText[x]
@@ -273,8 +274,9 @@ for i = 1, n do
   end
 end
 
--- Write pass: nothing below can fail on a valid op list.
-nextZxid()
+-- Write pass: nothing below can fail on a valid op list. The zxid planned is issued: by a
+-- plain INCR unless the counter jumps or the lifetime is to be recorded (tree.lua).
+if zxid == lastZxid + 1 and lifetime == false then redis.call('INCR', K_ZXID) else nextZxid(zxid - 1) end
 local dead = {}
 -- Per parent, the names it gains and loses.
 local added, removed, parents, isParent = {}, {}, {}, {}

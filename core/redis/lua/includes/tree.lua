@@ -9,7 +9,9 @@
     KEYS[5] log         stream: one entry per zxid (id `<zxid>-0`), the change log
     KEYS[6] recursive   sorted set: path under a recursive watch -> interest deadline (ms)
     KEYS[7] sessionSeq  string: counter for session ids
-  and ARGV[1] = the namespace prefix `corral:{ns}:` (per-znode keys: see keys.lua).
+  and ARGV[1] = the namespace prefix `corral:{ns}:` (per-znode keys: see keys.lua), from
+  which two more keys are derived (same hash tag): <prefix>lifetime and <prefix>gaps (see
+  "Zxids never go backwards" below).
   Channels: <prefix>w:<path> (events of that path), <prefix>r:<path> (events below a
   recursively watched path). A message is `<zxid> <events>`, <events> being `<code><path>`
   lines joined by '\n' (the change log's format; paths cannot hold control characters),
@@ -52,13 +54,102 @@ local function ensureRoot()
   end
 end
 
-local function nextZxid() return redis.call('INCR', K_ZXID) end
-
 local function currentZxid() return tonumber(redis.call('GET', K_ZXID) or '0') end
+
+--[[
+  Zxids never go backwards, whoever writes first.
+
+  A store goes back in time only across a new Redis lifetime: a restart (from an older
+  RDB/AOF, or from nothing) or a fail-over to a replica that had not received everything.
+  A running master never un-applies its own writes. Redis itself names each such lifetime:
+  a replication ID names one history of the data set (PSYNC must never take one history for
+  another), and `master_replid` is new whenever a master starts (from whatever file) or a
+  replica is promoted; also, harmlessly, when a master without a replication backlog gets
+  its first replica (one jump more, never a step back). So the first zxid a script issues
+  compares it with <prefix>lifetime, the lifetime that last issued one (replicated and
+  persisted with the tree). When they
+  differ, writes may have been lost and their zxids, unknown here, may have been handed out
+  (as fencing tokens too): the counter first jumps to ZXID_FLOOR, 100 per millisecond of the
+  Redis clock since 2025-01-01. That is above every zxid issued before as long as no
+  lifetime issued more than 100 zxids per ms on average since its own jump (a write script
+  takes Redis 25-40 µs: one core runs at most ~40 per ms; only a mass TTL expiry right after
+  a jump comes near) and the new master's clock is not behind the old one's by more than
+  the fail-over took. 100 per ms rather than more keeps zxids below 10^14 until 2056: 14
+  digits, which older corral clients' scripts still write exactly (Lua's tostring), so a
+  namespace can be upgraded client by client; 16 digits would have them store
+  `1.7959038357997e+15` in Stats. (Exact in Lua and JavaScript far beyond: below 2^53.)
+
+  The jump is recorded as a gap: <prefix>gaps holds `<from>:<to>` scored <to>, meaning no
+  zxid strictly between the two was issued in this history. A zxid a client saw that falls
+  in a gap belongs to a history the store lost (see history.lua): the client is told and
+  resyncs, even after the counter has passed it. A catch-up across a gap needs no resync:
+  a client that saw nothing lost gets the store's history after its position, exactly.
+
+  Read per script, only when it issues its first zxid: `INFO replication` costs Redis ~2 µs
+  (a write script 30-40 µs; the README gives the measured cost per write). The alternatives
+  were worse: `run_id` (INFO server) costs twice as much and adds nothing the replid does
+  not cover (it changes on every restart too); a lifetime read by the
+  client at connect time and passed in goes stale when a Cluster slot moves to a new master
+  under a live connection (ioredis follows MOVED by itself), exactly when it matters. If
+  INFO is refused (an ACL without it) or says no replid (a Redis look-alike), every zxid is
+  floored at the clock instead: zxids still never go back, but they jump with the clock and
+  rollbacks are found through the change log only (history.lua), not through gaps.
+]]
+-- This script's Redis lifetime: nil until read, false when it is the one that last issued
+-- a zxid, else the new lifetime's id ('' when unknown). One local, and no separate helper
+-- functions: every local a closure captures makes each of the ~30 closures a write script
+-- builds per run costlier (Lua 5.1 walks its list of open upvalues for each), which costs
+-- more than the lines they would save.
+local lifetime = nil
+
+--- Issues the next zxid: the counter + 1, or, in a new Redis lifetime, above the clock (and
+--- above `atLeast`, a zxid a client saw when the store is behind it). Every caller appends
+--- the zxid's change-log entry, so every zxid a client can hold has one (history.lua).
+--- With `planOnly`, issues nothing and returns what it would issue and the counter now.
+local function nextZxid(atLeast, planOnly)
+  local last = currentZxid()
+  if lifetime == nil then
+    -- A plain search: a pattern match over INFO's text costs Redis a microsecond more.
+    local info = redis.pcall('INFO', 'replication')
+    local at = type(info) == 'string' and string.find(info, 'master_replid:', 1, true)
+    if not at then lifetime = ''
+    else
+      lifetime = string.sub(info, at + 14, at + 53)
+      if redis.call('GET', PREFIX .. 'lifetime') == lifetime then lifetime = false end
+    end
+  end
+  local base = last
+  if lifetime then
+    local floor = (NOW - 1735689600000) * 100 -- ZXID_FLOOR (see above); 2025-01-01 in ms
+    if floor > base then base = floor end
+  end
+  if atLeast and atLeast > base then base = atLeast end
+  local zxid = base + 1
+  if planOnly then return zxid, last end
+  if zxid == last + 1 then
+    redis.call('INCR', K_ZXID)
+  else
+    -- Zxids go through %d (Lua 5.1 formats it from a C long, 64 bits on the 64-bit Redis
+    -- create-session insists on): tostring and .. would write 10^14 and above as 1e+14,
+    -- and %.0f costs Redis a microsecond per write more.
+    redis.call('SET', K_ZXID, string.format('%d', zxid))
+    -- Without a known lifetime the counter jumps at every write: no gap is worth keeping.
+    if lifetime ~= '' then
+      redis.call('ZADD', PREFIX .. 'gaps', zxid, string.format('%d:%d', last, zxid))
+      -- One gap per lifetime change or raise (a few a year in most set-ups): keep 1000.
+      redis.call('ZREMRANGEBYRANK', PREFIX .. 'gaps', 0, -1001)
+    end
+  end
+  if lifetime then
+    if lifetime ~= '' then redis.call('SET', PREFIX .. 'lifetime', lifetime) end
+    lifetime = lifetime == '' and '' or false
+  end
+  return zxid, last
+end
 
 --- Appends one change-log entry (`entry` = event lines, or `!` for "history lost here").
 local function appendLog(zxid, entry)
-  local id = zxid .. '-0'
+  local id = string.format('%d-0', zxid)
   local ok = redis.pcall('XADD', K_LOG, 'MAXLEN', '~', LOG_MAXLEN, id, 'e', entry)
   if type(ok) == 'table' and ok.err then
     -- The log is ahead of the counter: the store went back in time under it. Start afresh
@@ -127,7 +218,7 @@ end
 -- way). Each event goes to its path's channel at once; each recursive watch's channel
 -- gets one message per write with all the events below it.
 local function emit(zxid, events)
-  local head = zxid .. ' '
+  local head = string.format('%d ', zxid)
   local lines, changedParents = {}, {}
   -- r:<path> channels of recursive watches: per watched path, the lines below it.
   local byWatch, watches = {}, {}
