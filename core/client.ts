@@ -685,8 +685,8 @@ export class Client extends EventEmitter<ClientEvents> {
    * others stay armed. A watcher set on a path as both data and child watch fires once.
    * `lostAfter`: the store lost the writes after this zxid that this client saw. A watch
    * armed after it saw a state the store no longer has, which no Stat can be compared with:
-   * it fires unless its znode was and still is absent with nothing created under its
-   * parent since.
+   * it fires (`deleted` if its znode is gone or is another one now) unless its znode was and
+   * still is absent with nothing created under its parent since.
    */
   private async recheckWatches(lostAfter?: number): Promise<void> {
     const stats = new Map<string, Stat | null>();
@@ -741,9 +741,11 @@ export class Client extends EventEmitter<ClientEvents> {
     lostAfter: number,
   ): Promise<WatchEvent['type'] | null> {
     const stat = await statOf(w.path);
-    if (!stat) return w.kind === 'child' || w.existed ? 'deleted' : this.missedChange({ ...w, zxid: lostAfter }, statOf);
-    if (w.kind === 'child') return 'childrenChanged';
-    return w.existed ? 'dataChanged' : 'created';
+    if (w.kind === 'data' && !w.existed) return stat ? 'created' : this.missedChange({ ...w, zxid: lostAfter }, statOf);
+    // A znode created since the shared zxid is not the one the watch saw (sequential names
+    // come from the parent's cversion, which went back too: they are handed out again).
+    if (!stat || stat.czxid > lostAfter) return 'deleted';
+    return w.kind === 'child' ? 'childrenChanged' : 'dataChanged';
   }
 
   /**

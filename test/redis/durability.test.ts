@@ -214,4 +214,34 @@ describe('Redis restarts', () => {
     await new Promise((r) => setTimeout(r, 2 * Math.ceil(6000 / 3) + 500));
     expect(reports).toBe(1);
   }, 40_000);
+
+  it('without INFO (an ACL that denies it) zxids are floored at the clock at every write: after a rollback a fresh client still gets zxids above the lost ones, and a client that saw them is told through the change log', async () => {
+    const user = { name: 'corral', password: 'pw', rules: '~* &* +@all -info' };
+    const redis = await server({ aof: false, users: [user] });
+    const auth = `${user.name}:${user.password}@`;
+    await expect(redis.command(['INFO', 'replication'])).rejects.toThrow(/NOPERM/);
+    const ns = `ns-${randomUUID()}`;
+    const link = await proxy(redis);
+    const a = await client(link.url.replace('//', `//${auth}`), ns, 6000);
+    await a.create('/kept', 'v0');
+    const older = await snapshot(redis);
+    let seen = 0;
+    for (let i = 0; i < 5; i++) seen = (await a.createWithStat(`/lost-${i}`, 'x')).stat.czxid;
+    const lostEvents: WatchEvent[] = [];
+    await a.getData('/lost-0', { watch: (ev) => lostEvents.push(ev) });
+
+    link.cut();
+    await older.restore();
+    const b = await client(redis.url.replace('//', `//${auth}`), ns, 6000);
+    const first = await b.createWithStat('/first', 'x');
+    expect(first.stat.czxid).toBeGreaterThan(seen);
+    for (let i = 0; i < 30; i++) await b.create(`/b-${i}`);
+    const rolledBack = nextRollback(a, 10_000);
+    link.heal();
+    const err = await rolledBack;
+    expect(err, 'the client that saw the lost writes was not told').not.toBeNull();
+    expect(err!.message).toContain(`saw zxid ${seen}`);
+    await a.whenConnected(10_000);
+    await expect.poll(() => lostEvents.map((e) => `${e.type} ${e.path} ${e.resync}`), { timeout: 3000 }).toEqual(['deleted /lost-0 true']);
+  }, 30_000);
 });

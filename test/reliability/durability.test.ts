@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type Client, type StoreRolledBackError } from '../../core/index.js';
+import { connect, type Client, type StoreRolledBackError, type WatchEvent } from '../../core/index.js';
+import { Mutex } from '../../recipes/index.js';
 import {
   checkLinearizable, registerModel, startProxy, startRedis, startSentinel, waitForReplication,
   type Proxy, type RedisServer, type Sentinel,
@@ -192,6 +193,76 @@ describe.runIf(withRedis)('Redis Sentinel fail-over', () => {
     console.log(figureLine('sentinel-failover/lagging-replica', {
       replicatedWrites: replicated.length, kept: keptCount, unreplicatedAcked: unreplicated.length, lost: lostCount,
       failoverMs, rollbackDetectedAfterMs: detectedMs, tokensMonotonic: next.stat.czxid > maxToken,
+    }));
+  }, 60_000);
+
+  it('after a fail-over to a lagging replica a fresh client that writes first gets tokens above every lost one; a client that saw the lost writes is told and its watches resync', async () => {
+    const master = later(await startRedis());
+    const replLink: Proxy = later(await startProxy({ targetPort: master.port }));
+    const replica: RedisServer = later(await startRedis({ replicaOf: { port: replLink.port } }));
+    await waitForReplication(master, 1);
+    const sentinel: Sentinel = later(await startSentinel({ masterPort: master.port, quorum: 1, downAfterMs: 500, failoverTimeoutMs: 3000 }));
+    for (let i = 0; i < 100; i++) {
+      const r = await sentinel.command(['SENTINEL', 'replicas', sentinel.masterName]);
+      if (Array.isArray(r) && r.length > 0) break;
+      await sleep(100);
+    }
+    const namespace = `ns-${randomUUID()}`;
+    // This client reaches the master through an address that moves with it (a virtual IP).
+    const vip: Proxy = later(await startProxy({ targetPort: master.port }));
+    const stale: Client = await connect({ redis: vip.url }, { namespace, sessionTimeoutMs: 20_000, logger: keepingLogger() });
+    stops.push(() => stale.close());
+    const rollbacks: StoreRolledBackError[] = [];
+    stale.on('rolledBack', (e) => rollbacks.push(e));
+    await stale.create('/locks');
+    await stale.create('/jobs');
+    for (let i = 0; i < 10; i++) await stale.create('/jobs/j-', 'replicated', { mode: 'persistent_sequential' });
+    await waitForReplication(master, 1);
+
+    // The replica stops receiving; what the master acknowledges now, the fail-over loses:
+    // a lock grant with its fencing token among it.
+    replLink.block();
+    const staleLease = await new Mutex(stale, '/locks/db').acquire({ timeoutMs: 5000 });
+    let maxLost = staleLease.token;
+    let lostJob = '';
+    for (let i = 0; i < 10; i++) {
+      const r = await stale.createWithStat('/jobs/j-', 'lost', { mode: 'persistent_sequential' });
+      maxLost = Math.max(maxLost, r.stat.czxid);
+      lostJob = r.path;
+    }
+    const jobEvents: WatchEvent[] = [];
+    const lostEvents: WatchEvent[] = [];
+    await stale.getChildren('/jobs', { watch: (ev) => jobEvents.push(ev) });
+    await stale.getData(lostJob, { watch: (ev) => lostEvents.push(ev) });
+
+    vip.cut();
+    const t0 = performance.now();
+    await master.kill('SIGKILL');
+    const promoted = await sentinel.waitForFailover(master.port, 20_000);
+    expect(promoted.port).toBe(replica.port);
+    // A client that never saw the lost writes writes first, through Sentinel.
+    const fresh: Client = await connect({ redis: { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: sentinel.masterName } }, { namespace, sessionTimeoutMs: 8000, logger: keepingLogger() });
+    stops.push(() => fresh.close());
+    expect(await fresh.exists(lostJob)).toBeNull();
+    const first = await fresh.createWithStat('/first', 'x');
+    expect(first.stat.czxid).toBeGreaterThan(maxLost);
+    const lease = await new Mutex(fresh, '/locks/db').acquire({ timeoutMs: 5000 });
+    expect(lease.token).toBeGreaterThan(staleLease.token);
+    await lease.release();
+    for (let i = 0; i < 30; i++) await fresh.create('/jobs/j-', 'after', { mode: 'persistent_sequential' });
+
+    // The address moves to the promoted replica; the stale client comes back to it.
+    await vip.close();
+    later(await startProxy({ targetPort: replica.port, listenPort: vip.port }));
+    await expect.poll(() => rollbacks.length, { timeout: 10_000 }).toBe(1);
+    const detectedMs = performance.now() - t0;
+    expect(rollbacks[0].message).toContain(`saw zxid ${maxLost}`);
+    await stale.whenConnected(10_000);
+    await expect.poll(() => lostEvents.map((e) => `${e.type} ${e.path} ${e.resync}`), { timeout: 3000 }).toEqual([`deleted ${lostJob} true`]);
+    await expect.poll(() => jobEvents.map((e) => `${e.type} ${e.path} ${e.resync}`), { timeout: 3000 }).toEqual(['childrenChanged /jobs true']);
+    console.log(figureLine('sentinel-failover/fresh-writer-first', {
+      lostWrites: 11, maxLostToken: maxLost, firstTokenAfter: first.stat.czxid, lockTokenAfter: lease.token,
+      freshWritesBeforeStaleReturned: 32, rollbackReported: rollbacks.length, rollbackDetectedAfterMs: detectedMs,
     }));
   }, 60_000);
 });
