@@ -23,11 +23,12 @@ export interface Backend {
   createSession(timeoutMs: number): Promise<{ sessionId: string; zxid: number }>;
   /**
    * Heartbeat: moves the session's deadline to backend-now + timeout. Rejects with
-   * SessionExpiredError when the session is gone. Returns the backend's last zxid, so
-   * the client can detect a store that went back in time. If that zxid is behind
-   * `seenZxid` (the highest the client has seen), the backend raises its counter past
-   * `seenZxid` so zxids (and fencing tokens) never go backwards, and still returns the
-   * old value so the client can report the rollback. A backend that can lose writes also
+   * SessionExpiredError when the session is gone (its `cause` a StoreRolledBackError when
+   * the store lost writes the client saw, the session with them). Returns the backend's
+   * last zxid, so the client can detect a store that went back in time. If that zxid is
+   * behind `seenZxid` (the highest the client has seen), the backend raises its counter
+   * past `seenZxid` so zxids (and fencing tokens) never go backwards, and still returns
+   * the old value so the client can report the rollback. A backend that can lose writes also
    * checks that `seenZxid` is in its history when its counter has moved past it (others
    * wrote since it went back): if not, `rolledBackAt` is the last zxid the client's
    * history shares with the store's.

@@ -586,8 +586,11 @@ export class Client extends EventEmitter<ClientEvents> {
       this.saw(r.zxid);
       if (this.currentState === 'suspended' || this.lostAfter !== null) await this.recover();
     } catch (err) {
-      if (err instanceof SessionExpiredError) this.expire();
-      else {
+      if (err instanceof SessionExpiredError) {
+        // The store went back in time and lost this session with it: say so first.
+        if (err.cause instanceof StoreRolledBackError) this.notifyRollback(err.cause);
+        this.expire();
+      } else {
         this.suspend();
         if (performance.now() - this.lastContact >= this.settings.sessionTimeoutMs) this.expire();
       }
@@ -763,7 +766,10 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   private reportRollback(serverZxid: number, seenZxid: number): void {
-    const err = new StoreRolledBackError(seenZxid, serverZxid);
+    this.notifyRollback(new StoreRolledBackError(seenZxid, serverZxid));
+  }
+
+  private notifyRollback(err: StoreRolledBackError): void {
     this.settings.logger.error({ err, sessionId: this.sessionId }, 'STORE ROLLED BACK: acknowledged writes were lost by the backend');
     this.notify('rolledBack', err);
   }

@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { eventMatches, type Backend, type BackendEvent, type ChildrenPage, type HistoryLost, type InterestKind, type MultiReply } from '../backend.js';
 import {
-  BadArgumentsError, ConnectionLossError, CorralError, errorFromCode, NoNodeError, SessionExpiredError, SystemError,
+  BadArgumentsError, ConnectionLossError, CorralError, errorFromCode, NoNodeError, SessionExpiredError, StoreRolledBackError, SystemError,
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isWithin } from '../path.js';
@@ -155,10 +155,13 @@ export class RedisBackend implements Backend {
     // -1: `seenZxid` is in the store's history; else the last zxid both histories share.
     const lost = shared >= 0;
     if (code !== 0) {
+      const err = new SessionExpiredError();
       if (lost) {
         this.logger.error({ sessionId, seenZxid, serverZxid: zxid, rolledBackAt: shared }, 'STORE ROLLED BACK: Redis lost acknowledged writes (and this session with them)');
+        // Why the session is gone: the client reports it before it expires.
+        err.cause = new StoreRolledBackError(seenZxid, zxid);
       }
-      throw new SessionExpiredError();
+      throw err;
     }
     return lost ? { zxid, rolledBackAt: shared } : { zxid };
   }

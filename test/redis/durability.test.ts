@@ -244,4 +244,20 @@ describe('Redis restarts', () => {
     await a.whenConnected(10_000);
     await expect.poll(() => lostEvents.map((e) => `${e.type} ${e.path} ${e.resync}`), { timeout: 3000 }).toEqual(['deleted /lost-0 true']);
   }, 30_000);
+
+  it('a client whose session the rollback took is expired and told why: `rolledBack`, then `expired`', async () => {
+    const redis = await server({ aof: false });
+    const ns = `ns-${randomUUID()}`;
+    const older = await snapshot(redis);
+    // Its session, and everything it did, came after the snapshot.
+    const a = await client(redis.url, ns, 6000);
+    let seen = 0;
+    for (let i = 0; i < 3; i++) seen = (await a.createWithStat(`/lost-${i}`, 'x')).stat.czxid;
+    const order: string[] = [];
+    a.on('rolledBack', (e) => order.push(`rolledBack ${e.message}`));
+    a.on('state', (st) => order.push(st));
+    await older.restore();
+    await expect.poll(() => order.at(-1), { timeout: 10_000 }).toBe('expired');
+    expect(order).toEqual(['suspended', `rolledBack Store went back in time: this client saw zxid ${seen}, the backend is at 0`, 'expired']);
+  }, 30_000);
 });
