@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Client, type Logger, type StoreRolledBackError, type WatchEvent } from '../../core/index.js';
+import { RedisBackend } from '../../core/redis/index.js';
 import { Mutex } from '../../recipes/index.js';
 import { startProxy, startRedis, type Proxy, type RedisServer } from '../faults/index.js';
 
@@ -175,7 +176,7 @@ describe('Redis restarts', () => {
     const a = await client(link.url, ns, 6000, { ...quiet, error: (o: unknown) => void errors.push(o) });
     let reports = 0;
     a.on('rolledBack', () => reports++);
-    await a.create('/kept', 'v0');
+    const shared = (await a.createWithStat('/kept', 'v0')).stat.czxid;
     const keptEvents: WatchEvent[] = [];
     await a.getData('/kept', { watch: (ev) => keptEvents.push(ev) });
     const older = await snapshot(redis);
@@ -193,7 +194,16 @@ describe('Redis restarts', () => {
     // Another client writes first, more times than the rollback lost: on a store that only
     // counted on, the counter would now be past `a`'s position and nothing would look wrong.
     const b = await client(redis.url, ns, 20_000);
-    for (let i = 0; i < 30; i++) await b.create(`/b-${i}`);
+    let last = 0;
+    for (let i = 0; i < 30; i++) last = (await b.createWithStat(`/b-${i}`)).stat.czxid;
+    expect(last).toBeGreaterThan(seen);
+    // A catch-up from `a`'s position is refused, naming the last zxid both histories share…
+    const be = b.backend as RedisBackend;
+    expect(await be.changesSince(shared, seen)).toEqual({ rolledBackAt: shared, zxid: last });
+    // …while one that saw nothing lost is served across the jump, even from before the
+    // namespace's first write (the recorded jump explains the log's first id).
+    expect(await be.changesSince(shared, shared)).toEqual([]);
+    expect(await be.changesSince(0, 0)).toEqual([]);
     const rolledBack = nextRollback(a, 10_000);
     link.heal();
     const err = await rolledBack;
