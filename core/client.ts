@@ -60,6 +60,13 @@ export class Client extends EventEmitter<ClientEvents> {
   /** Count of writes issued, so a write can be placed before or after a `watch()` call. */
   private issued = 0;
   private tail: Promise<unknown> = Promise.resolve();
+  /**
+   * While a read that sets a watch declares its interest (a round trip on Redis) and until
+   * it is sent, the ops issued after it wait here, in order, so none reaches the backend
+   * before it: ZooKeeper's FIFO client order is about execution, not only replies. Null
+   * when nothing is held (the usual case: ops go out at once).
+   */
+  private held: Array<() => void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   /** While suspended: fires when the session must have expired on the backend too. */
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -188,10 +195,12 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.call(async () => {
       validatePath(path);
       const watcher = this.watcherOf(options);
-      const mark = await this.prepare(path, 'node', watcher);
+      const mark = watcher ? await this.prepareInOrder(path, 'node', watcher) : 0;
       let armed = false;
       try {
-        const r = await this.backend.exists(path);
+        const pending = this.backend.exists(path);
+        if (watcher) this.releaseHeld();
+        const r = await pending;
         this.saw(r.zxid);
         armed = true;
         if (watcher) this.arm('data', path, watcher, r.zxid, mark, r.stat !== null);
@@ -210,10 +219,12 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.call(async () => {
       validatePath(path);
       const watcher = this.watcherOf(options);
-      const mark = await this.prepare(path, 'node', watcher);
+      const mark = watcher ? await this.prepareInOrder(path, 'node', watcher) : 0;
       let armed = false;
       try {
-        const r = await this.backend.getData(path);
+        const pending = this.backend.getData(path);
+        if (watcher) this.releaseHeld();
+        const r = await pending;
         this.saw(r.zxid);
         armed = true;
         if (watcher) this.arm('data', path, watcher, r.zxid, mark);
@@ -240,10 +251,12 @@ export class Client extends EventEmitter<ClientEvents> {
         ? { limit: o.limit === undefined ? undefined : checkPositiveInt(o.limit, 'limit'), after: checkAfter(o.after) }
         : undefined;
       const watcher = this.watcherOf(options);
-      const mark = await this.prepare(path, 'children', watcher);
+      const mark = watcher ? await this.prepareInOrder(path, 'children', watcher) : 0;
       let armed = false;
       try {
-        const r = await this.backend.getChildren(path, page);
+        const pending = this.backend.getChildren(path, page);
+        if (watcher) this.releaseHeld();
+        const r = await pending;
         this.saw(r.zxid);
         armed = true;
         if (watcher) this.arm('child', path, watcher, r.zxid, mark);
@@ -346,7 +359,8 @@ export class Client extends EventEmitter<ClientEvents> {
     let p: Promise<T>;
     try {
       this.usable();
-      p = fn().catch((err) => {
+      const held = this.held;
+      p = (held ? new Promise<T>((resolve, reject) => held.push(() => fn().then(resolve, reject))) : fn()).catch((err) => {
         throw this.failed(err);
       });
       // `p` is only chained once the earlier ops settle; mark it handled now, so a later op
@@ -417,6 +431,34 @@ export class Client extends EventEmitter<ClientEvents> {
     if (o.watch === true) return this.defaultWatcher;
     if (typeof o.watch === 'function') return o.watch as Watcher;
     throw new BadArgumentsError(`Expected \`watch\` to be a boolean or a function, got ${typeof o.watch}`);
+  }
+
+  /**
+   * prepare() for a read about to be sent, holding back the ops issued after it until the
+   * caller has sent it and calls {@link releaseHeld} (at once if preparing fails).
+   */
+  private async prepareInOrder(path: string, kind: InterestKind, watcher: Watcher): Promise<number> {
+    this.held ??= [];
+    try {
+      return await this.prepare(path, kind, watcher);
+    } catch (err) {
+      this.releaseHeld();
+      throw err;
+    }
+  }
+
+  /** Starts the ops held back, in order, until one of them holds the rest again. */
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = null;
+    if (!held) return;
+    for (let i = 0; i < held.length; i++) {
+      held[i]();
+      if (this.held) {
+        (this.held as Array<() => void>).push(...held.slice(i + 1));
+        return;
+      }
+    }
   }
 
   /** Declares interest before the read, so no event can slip between the read and the watch. */

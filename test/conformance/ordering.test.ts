@@ -165,4 +165,28 @@ describe.each(harnesses)('ordering guarantees — $name', (harness) => {
     await sleep(20);
     expect(seen.events).toHaveLength(1);
   });
+
+  it('FIFO client order: ops issued without waiting execute in the order issued, reads and writes alike', async () => {
+    const a = await ctx.client();
+    await a.create('/fifo', 'v0');
+    for (let i = 1; i <= 30; i++) {
+      // A read issued before a write never sees it; one issued after always does, and a
+      // read that sets a watch (a round trip to declare its interest first) keeps its place.
+      const watched = i % 3 === 0;
+      const before = a.getData('/fifo', watched ? { watch: () => undefined } : undefined);
+      const existsBefore = a.exists(`/fifo/c${i}`, watched ? { watch: true } : undefined);
+      const kidsBefore = a.getChildren('/fifo', watched ? { watch: true } : undefined);
+      const write = a.setData('/fifo', `v${i}`);
+      const create = a.create(`/fifo/c${i}`);
+      const after = a.getData('/fifo');
+      const existsAfter = a.exists(`/fifo/c${i}`);
+      const [b, eb, kb, w, , af, ea] = await Promise.all([before, existsBefore, kidsBefore, write, create, after, existsAfter]);
+      expect(b.data.toString(), `round ${i}`).toBe(`v${i - 1}`);
+      expect(eb, `round ${i}`).toBeNull();
+      expect(kb.children, `round ${i}`).toHaveLength(i - 1);
+      expect(af.data.toString(), `round ${i}`).toBe(`v${i}`);
+      expect(af.stat.mzxid).toBe(w.mzxid);
+      expect(ea, `round ${i}`).not.toBeNull();
+    }
+  });
 });
