@@ -10,6 +10,7 @@ import { eventsFromLog, eventsFromMessage, FRESH, freshStat, nodeFrom, packOps, 
 import type { RedisLinks } from './connection.js';
 import { keySlot, namespaceKeys, type NamespaceKeys } from './keys.js';
 import { loadScripts, type ScriptName } from './scripts.js';
+import { WriteBatch } from './write-batch.js';
 
 /** How often each client runs the reaper (expired sessions, TTL znodes). */
 const REAPER_TICK_MS = 100;
@@ -72,6 +73,9 @@ export class RedisBackend implements Backend {
   private reaper: NodeJS.Timeout | null = null;
   private refresher: NodeJS.Timeout | null = null;
   private readonly detachers: Array<() => void> = [];
+  /** Multis waiting to go to Redis together (group commit). */
+  private readonly writes = new WriteBatch((sessionId, multis) =>
+    this.write('multi', sessionId, multis.length, ...multis.flat()) as Promise<unknown[]>);
 
   constructor(private readonly links: RedisLinks, namespace: string, private readonly logger: Logger) {
     this.keys = namespaceKeys(namespace);
@@ -193,7 +197,7 @@ export class RedisBackend implements Backend {
   }
 
   async multi(sessionId: string, ops: Op[]): Promise<MultiReply> {
-    const r = (await this.write('multi', sessionId, ops.length, packOps(ops))) as unknown[];
+    const r = await this.writes.add(sessionId, [ops.length, packOps(ops)]);
     const code = Number(r[0]);
     if (code !== 0) return { ok: false, failedIndex: Number(r[1]), error: errorOf(code, String(r[2])) };
     const zxid = Number(r[1]);
@@ -359,6 +363,8 @@ export class RedisBackend implements Backend {
 
   /** Runs a Redis call; fails fast while the link is down and turns failures into typed errors. */
   private async call<T>(fn: () => Promise<T>): Promise<T> {
+    // Whatever this connection sends next goes after the writes queued before it.
+    this.writes.flush();
     if (this.closed) throw new ConnectionLossError('Redis backend is closed');
     if (!this.linkUp) throw new ConnectionLossError('Connection to Redis is down');
     let timer: NodeJS.Timeout | undefined;

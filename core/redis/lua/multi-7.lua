@@ -10,14 +10,20 @@
   one ZADD), and reads nothing back.
 
   KEYS: the write keys of tree.lua (zxid, sessions, timeouts, ttl, log, recursive, sessionSeq)
-  ARGV[1] prefix, ARGV[2] session id, ARGV[3] number of ops n, ARGV[4] the ops, packed
+  ARGV[1] prefix, ARGV[2] session id, ARGV[3] number of multis k, then per multi its
+    number of ops n and the ops, packed
     one after the other as struct '>c1BdIIc0Ic0' (core/redis/codec.ts packOps): type
     (c create, d delete, s setData, k check), mode (index in CREATE_MODES), number (ttl
     ms for create, expected version for the others; -1 = any version), the byte offset
     of the path's last '/' (so its parent costs no pattern match here), path, data.
     (One argument instead of five per op: each argument costs the client and Redis more
     than unpacking it here.)
-  Returns:
+  Several multis of one session in one call (the client's group commit: core/redis/
+  write-batch.ts) run one after the other, each exactly as if it were alone: its own zxid,
+  its own events and change-log entry, its own success or failure. One call instead of k
+  spares Redis the per-call work (script lookup, TIME, the session and lifetime checks,
+  ~30 helper closures), which costs more than a small multi's own writes.
+  Returns one reply per multi, in order:
     {0, zxid, now, results...}  results per op: create -> path + its Stat, setData -> its
                            Stat, delete/check -> nothing; a Stat is 10 fields (cz mz pz ct
                            mt v cv owner dataLength numChildren), or -1 for a create's
@@ -30,29 +36,10 @@
 -- @include tree
 
 local sid = ARGV[2]
-local n = tonumber(ARGV[3])
 
 -- Create modes by their code: their index in CREATE_MODES (core/types.ts).
 local MODES = { [0] = 'persistent', 'ephemeral', 'persistent_sequential', 'ephemeral_sequential', 'container',
   'persistent_with_ttl' }
-local opType, opMode, opNum, opPath, opParent, opData = {}, {}, {}, {}, {}, {}
-do
-  local packed, at = ARGV[4], 1
-  for i = 1, n do
-    local t, mode, cut, path
-    t, mode, opNum[i], cut, path, opData[i], at = struct.unpack('>c1BdIIc0Ic0', packed, at)
-    opType[i], opMode[i], opPath[i] = t, MODES[mode], path
-    if t == 'c' or t == 'd' then opParent[i] = cut == 0 and '/' or string.sub(path, 1, cut) end
-  end
-end
--- Per create op: the key of the znode it made (built once, for the check and the write).
-local opKey = {}
-
--- The caller's session first: a session past its deadline cannot write, even before a
--- reaper tick (touch-session, reap) has removed it and its ephemerals.
-if not sessionLive(sid) then return { E_SESSIONEXPIRED, 0, '' } end
-if n == 0 then return { 0, currentZxid() } end
-
 local TTL_MODE = 'persistent_with_ttl'
 local function isSequential(mode) return mode == 'persistent_sequential' or mode == 'ephemeral_sequential' end
 local function isEphemeral(mode) return mode == 'ephemeral' or mode == 'ephemeral_sequential' end
@@ -61,13 +48,6 @@ local function isEphemeral(mode) return mode == 'ephemeral' or mode == 'ephemera
 -- is formatted with sprintf, which costs more than most Redis commands.
 local NOW_S = T[1] .. string.format('%03d', math.floor(tonumber(T[2]) / 1000))
 
--- The zxid this multi gets if every op passes: nothing else runs until the script ends.
--- (Usually the counter + 1; above the clock in a new Redis lifetime: see tree.lua.)
-local zxid, lastZxid = nextZxid(nil, true)
--- Stat fields are kept as the strings Redis stores (and sent back as such): formatting a
--- Lua number (sprintf) costs more than most Redis commands, parsing one (strtod) nearly so.
--- Only versions and cversions, which ops compare and count, are numbers.
-local ZXID_S = string.format('%d', zxid)
 local numText = {}
 local function text(x)
   local s = numText[x]
@@ -78,322 +58,362 @@ local function text(x)
   return s
 end
 
--- `view`: each touched znode as the ops so far leave it. A znode that op i created and
--- no later op touched is just the number i (a multi of 500 creates makes no 500 tables:
--- allocation, through Lua's garbage collector, is what a script pays most for).
--- Otherwise a table: its stat fields (those of an existing znode read when first needed,
--- see full()), `nc0` its child count before the multi (read when needed) and `dnc` the
--- change since, `data` the index of the op with its latest data and `dl` that data's length;
--- `created`, `dataSet` and `kids` say what the write pass must write.
--- `before`: whether each touched znode existed before the multi (and its owner and mode).
-local view, before, touched = {}, {}, {}
 local ABSENT = { exists = false }
--- Per path a delete op removed: its parent.
-local goneParent = {}
-
---- The table entry of a znode op i created (see `view`).
-local function promote(p, i)
-  local mode = opMode[i]
-  local v = { exists = true, full = true, path = p, parent = opParent[i], created = true, v = 0, cv = 0,
-              o = isEphemeral(mode) and sid or '', m = mode, t = opNum[i], cz = ZXID_S, mz = ZXID_S, pz = ZXID_S,
-              ct = NOW_S, mt = NOW_S, data = i, dl = #opData[i], nc0 = 0, dnc = 0 }
-  view[p] = v
-  return v
-end
-
-local function remember(path, v)
-  if before[path] == nil then
-    before[path] = v.exists and { exists = true, o = v.o, m = v.m } or ABSENT
-    touched[#touched + 1] = path
-  end
-end
-
--- What every op needs of a znode: existence, version, cversion, owner and mode. Absent
--- fields hold their defaults (see keys.lua), so a hash of 3 fields (d, cz, ct) is a znode
--- never changed since its create: HLEN alone tells it all, and that is most znodes a
--- multi deletes (a queued task, an assignment).
-local function look(path)
-  local v = view[path]
-  if type(v) == 'number' then return promote(path, v) end
-  if v == nil then
-    local key = nodeKey(path)
-    local fields = redis.call('HLEN', key)
-    if fields == 3 then
-      -- cversion 0: it never had a child, so it has none.
-      v = { exists = true, path = path, v = 0, cv = 0, o = '', m = 'persistent', nc0 = 0, dnc = 0 }
-    else
-      local f = redis.call('HMGET', key, 'cz', 'v', 'cv', 'o', 'm')
-      if not f[1] and path == '/' then
-        -- The root exists even when the store lost everything (FLUSHALL, an empty restart).
-        ensureRoot()
-        f = redis.call('HMGET', key, 'cz', 'v', 'cv', 'o', 'm')
-      end
-      if f[1] then
-        v = { exists = true, path = path, cz = f[1], v = f[2] and tonumber(f[2]) or 0, cv = f[3] and tonumber(f[3]) or 0,
-              o = f[4] or '', m = f[5] or 'persistent', dnc = 0 }
-        if v.cv == 0 then v.nc0 = 0 end
-      else
-        v = ABSENT
-      end
-    end
-    view[path] = v
-    remember(path, v)
-  end
-  return v
-end
-
---- The rest of an existing znode's stat fields, read once; those this multi set are kept.
-local function full(v)
-  if not v.full then
-    local f = redis.call('HMGET', nodeKey(v.path), 'cz', 'mz', 'pz', 'ct', 'mt')
-    v.cz = f[1]
-    v.mz = v.mz or f[2] or f[1]
-    v.pz = v.pz or f[3] or f[1]
-    v.ct = f[4]
-    v.mt = v.mt or f[5] or f[4]
-    v.full = true
-  end
-  return v
-end
-
-local function numChildren(v)
-  -- Read before anything is written, so ZCARD gives the count before the multi.
-  if v.nc0 == nil then v.nc0 = redis.call('ZCARD', childKey(v.path)) end
-  return v.nc0 + v.dnc
-end
-
---- A view entry's Stat in the reply's 10 fields (cz mz pz ct mt v cv owner dataLength numChildren).
-local function statAt(v)
-  full(v)
-  local dl = v.dl
-  if dl == nil then dl = redis.call('HSTRLEN', nodeKey(v.path), 'd') end
-  return { v.cz, v.mz, v.pz, v.ct, v.mt, v.v, v.cv, v.o, dl, numChildren(v) }
-end
-
-local function childChanged(parent)
-  parent.cv = parent.cv + 1
-  parent.pz = ZXID_S
-  parent.kids = true
-end
-
---- A path's last segment, given its parent.
-local function leafOf(path, parent)
-  return string.sub(path, parent == '/' and 2 or #parent + 2)
-end
-
--- Check pass.
-local actual, snapshots = {}, {}
-local events, containers, isContainer = {}, {}, {}
--- A parent's childrenChanged is recorded at its first child op only: 64 creates under one
--- parent are one event (emit() would drop the repeats; this spares making them).
-local hasChildrenChanged = {}
-local function childrenChangedOf(pp)
-  if not hasChildrenChanged[pp] then
-    hasChildrenChanged[pp] = true
-    addEvent(events, 'h', pp, '')
-  end
-end
-for i = 1, n do
-  local t, path, mode, num = opType[i], opPath[i], opMode[i], opNum[i]
-  if t == 'c' then
-    if path == '/' then return { E_NODEEXISTS, i - 1, '/' } end
-    local pp = opParent[i]
-    local parent = look(pp)
-    if not parent.exists then return { E_NONODE, i - 1, path } end
-    if parent.o ~= '' then return { E_NOCHILDRENFOREPHEMERALS, i - 1, path } end
-    local p = path
-    if isSequential(mode) then p = path .. string.format('%010d', parent.cv) end
-    local cur = view[p]
-    local key = nodeKey(p)
-    opKey[i] = key
-    if cur == nil then
-      -- Existence is all a create needs to know of its target (EXISTS is cheaper than a read).
-      if redis.call('EXISTS', key) == 1 then return { E_NODEEXISTS, i - 1, p } end
-      remember(p, ABSENT)
-    elseif type(cur) == 'number' or cur.exists then
-      return { E_NODEEXISTS, i - 1, p }
-    end
-    view[p] = i
-    parent.dnc = parent.dnc + 1
-    childChanged(parent)
-    actual[i] = p
-    addEvent(events, 'c', p, pp)
-    childrenChangedOf(pp)
-  elseif t == 'd' then
-    if path == '/' then return { E_BADARGUMENTS, i - 1, '/' } end
-    local node = look(path)
-    if not node.exists then return { E_NONODE, i - 1, path } end
-    if num ~= -1 and num ~= node.v then return { E_BADVERSION, i - 1, path } end
-    if numChildren(node) > 0 then return { E_NOTEMPTY, i - 1, path } end
-    view[path] = ABSENT
-    local pp = opParent[i]
-    goneParent[path] = pp
-    local parent = look(pp)
-    parent.dnc = parent.dnc - 1
-    childChanged(parent)
-    addEvent(events, 'd', path, pp)
-    childrenChangedOf(pp)
-    -- Emptied containers are deleted after the write, in the order they were emptied.
-    if parent.m == 'container' and not isContainer[pp] then
-      isContainer[pp] = true
-      containers[#containers + 1] = pp
-    end
-  else -- setData, check
-    local node = look(path)
-    if not node.exists then return { E_NONODE, i - 1, path } end
-    if num ~= -1 and num ~= node.v then return { E_BADVERSION, i - 1, path } end
-    if t == 's' then
-      full(node)
-      node.v = node.v + 1
-      node.mz, node.mt = ZXID_S, NOW_S
-      node.data, node.dl, node.dataSet = i, #opData[i], true
-      snapshots[i] = statAt(node)
-      addEvent(events, 'm', path, '')
-    end
-  end
-end
-
--- Each create/setData result carries its znode's Stat as of the end of the multi, or as
--- its op left it if a later op (or the container cascade, checked below) deleted it.
--- FRESH (-1) stands for a create's znode as that create left it.
+-- In a reply, in place of a create's Stat: the znode as that create left it (codec.ts FRESH).
 local FRESH = -1
-local finals = {}
-for i = 1, n do
-  local p = actual[i]
-  if p then
-    local v = view[p]
-    if v == i then finals[i] = FRESH
-    else
-      if type(v) == 'number' then v = promote(p, v) end
-      finals[i] = v.exists and statAt(v) or FRESH
-    end
-  elseif snapshots[i] then
-    local v = view[opPath[i]]
-    if type(v) == 'number' then v = promote(opPath[i], v) end
-    finals[i] = v.exists and statAt(v) or snapshots[i]
-  end
-end
 
--- Write pass: nothing below can fail on a valid op list. The zxid planned is issued: by a
--- plain INCR unless the counter jumps or the lifetime is to be recorded (tree.lua).
-if zxid == lastZxid + 1 and lifetime == false then redis.call('INCR', K_ZXID) else nextZxid(zxid - 1) end
-local dead = {}
--- Per parent, the names it gains and loses.
-local added, removed, parents, isParent = {}, {}, {}, {}
-local function childList(lists, pp)
-  local l = lists[pp]
-  if l == nil then
-    l = {}
-    lists[pp] = l
-    if not isParent[pp] then
-      isParent[pp] = true
-      parents[#parents + 1] = pp
+--- One multi of `n` ops packed in `packed`: its reply (see the header).
+local function runMulti(n, packed)
+  local opType, opMode, opNum, opPath, opParent, opData = {}, {}, {}, {}, {}, {}
+  do
+    local at = 1
+    for i = 1, n do
+      local t, mode, cut, path
+      t, mode, opNum[i], cut, path, opData[i], at = struct.unpack('>c1BdIIc0Ic0', packed, at)
+      opType[i], opMode[i], opPath[i] = t, MODES[mode], path
+      if t == 'c' or t == 'd' then opParent[i] = cut == 0 and '/' or string.sub(path, 1, cut) end
     end
   end
-  return l
-end
-for _, p in ipairs(touched) do
-  local was, v = before[p], view[p]
-  local key = type(v) == 'number' and opKey[v] or nodeKey(p)
-  if type(v) == 'number' then
-    -- Created by op v and untouched since: the usual create.
-    local mode, data = opMode[v], opData[v]
-    if was.exists then redis.call('DEL', key) end
-    if mode == 'persistent' or mode == 'persistent_sequential' then
-      redis.call('HSET', key, 'd', data, 'cz', ZXID_S, 'ct', NOW_S)
-    elseif isEphemeral(mode) then
-      redis.call('HSET', key, 'd', data, 'cz', ZXID_S, 'ct', NOW_S, 'o', sid)
-      redis.call('SADD', ephKey(sid), p)
-    elseif mode == TTL_MODE then
-      redis.call('HSET', key, 'd', data, 'cz', ZXID_S, 'ct', NOW_S, 'm', mode, 't', text(opNum[v]))
-      redis.call('ZADD', K_TTL, NOW + opNum[v], p)
-    else
-      redis.call('HSET', key, 'd', data, 'cz', ZXID_S, 'ct', NOW_S, 'm', mode)
-    end
-    if was.exists and was.o ~= '' then redis.call('SREM', ephKey(was.o), p) end
-    if was.exists and was.m == TTL_MODE and mode ~= TTL_MODE then redis.call('ZREM', K_TTL, p) end
-    if not was.exists then
-      local pp = opParent[v]
-      local l = childList(added, pp)
-      l[#l + 1] = leafOf(p, pp)
-    end
-  elseif v.exists and v.created then
-    -- Only what differs from the defaults (keys.lua): a new znode's mzxid and pzxid are
-    -- its czxid, its mtime its ctime, even when this multi also set its data or children.
-    if was.exists then redis.call('DEL', key) end
-    local fields = { 'd', opData[v.data], 'cz', v.cz, 'ct', v.ct }
-    if v.m == 'container' or v.m == TTL_MODE then fields[#fields + 1] = 'm'; fields[#fields + 1] = v.m end
-    if v.o ~= '' then fields[#fields + 1] = 'o'; fields[#fields + 1] = v.o end
-    if v.m == TTL_MODE then fields[#fields + 1] = 't'; fields[#fields + 1] = text(v.t) end
-    if v.v > 0 then fields[#fields + 1] = 'v'; fields[#fields + 1] = text(v.v) end
-    if v.cv > 0 then fields[#fields + 1] = 'cv'; fields[#fields + 1] = text(v.cv) end
-    redis.call('HSET', key, unpack(fields))
-  elseif v.exists then
-    if v.dataSet and v.kids then
-      redis.call('HSET', key, 'd', opData[v.data], 'mz', v.mz, 'mt', v.mt, 'v', text(v.v), 'cv', text(v.cv), 'pz', v.pz)
-    elseif v.dataSet then
-      redis.call('HSET', key, 'd', opData[v.data], 'mz', v.mz, 'mt', v.mt, 'v', text(v.v))
-    elseif v.kids then
-      redis.call('HSET', key, 'cv', text(v.cv), 'pz', v.pz)
-    end
-  elseif was.exists then
-    dead[#dead + 1] = key
-  end
-  if type(v) == 'table' then
-    if p ~= '/' and was.exists ~= v.exists then
-      local pp = v.parent or goneParent[p] or parentOf(p)
-      local l = childList(v.exists and added or removed, pp)
-      l[#l + 1] = leafOf(p, pp)
-    end
-    if was.exists and was.o ~= '' and (not v.exists or v.created) then redis.call('SREM', ephKey(was.o), p) end
-    if v.exists and v.created and v.o ~= '' then redis.call('SADD', ephKey(v.o), p) end
-    if was.exists and was.m == TTL_MODE and (not v.exists or v.m ~= TTL_MODE) then redis.call('ZREM', K_TTL, p) end
-    if v.exists and v.m == TTL_MODE and (v.created or v.dataSet) then
-      local ttl = v.t or redis.call('HGET', key, 't')
-      redis.call('ZADD', K_TTL, NOW + tonumber(ttl), p)
-    end
-  end
-end
+  -- Per create op: the key of the znode it made (built once, for the check and the write).
+  local opKey = {}
 
--- Batched writes, in chunks that stay well inside Lua's limit on unpacked arguments.
-local CHUNK = 1000
-for i = 1, #dead, CHUNK do redis.call('DEL', unpack(dead, i, math.min(i + CHUNK - 1, #dead))) end
-for _, pp in ipairs(parents) do
-  local names = added[pp]
-  if names then
-    local args = {}
-    for _, name in ipairs(names) do
-      args[#args + 1] = '0'
-      args[#args + 1] = name
-      if #args == 2 * CHUNK then
-        redis.call('ZADD', childKey(pp), unpack(args))
-        args = {}
+  if n == 0 then return { 0, currentZxid() } end
+
+  -- The zxid this multi gets if every op passes: nothing else runs until the script ends.
+  -- (Usually the counter + 1; above the clock in a new Redis lifetime: see tree.lua.)
+  local zxid, lastZxid = nextZxid(nil, true)
+  -- Stat fields are kept as the strings Redis stores (and sent back as such): formatting a
+  -- Lua number (sprintf) costs more than most Redis commands, parsing one (strtod) nearly so.
+  -- Only versions and cversions, which ops compare and count, are numbers.
+  local ZXID_S = string.format('%d', zxid)
+
+  -- `view`: each touched znode as the ops so far leave it. A znode that op i created and
+  -- no later op touched is just the number i (a multi of 500 creates makes no 500 tables:
+  -- allocation, through Lua's garbage collector, is what a script pays most for).
+  -- Otherwise a table: its stat fields (those of an existing znode read when first needed,
+  -- see full()), `nc0` its child count before the multi (read when needed) and `dnc` the
+  -- change since, `data` the index of the op with its latest data and `dl` that data's length;
+  -- `created`, `dataSet` and `kids` say what the write pass must write.
+  -- `before`: whether each touched znode existed before the multi (and its owner and mode).
+  local view, before, touched = {}, {}, {}
+  -- Per path a delete op removed: its parent.
+  local goneParent = {}
+
+  --- The table entry of a znode op i created (see `view`).
+  local function promote(p, i)
+    local mode = opMode[i]
+    local v = { exists = true, full = true, path = p, parent = opParent[i], created = true, v = 0, cv = 0,
+                o = isEphemeral(mode) and sid or '', m = mode, t = opNum[i], cz = ZXID_S, mz = ZXID_S, pz = ZXID_S,
+                ct = NOW_S, mt = NOW_S, data = i, dl = #opData[i], nc0 = 0, dnc = 0 }
+    view[p] = v
+    return v
+  end
+
+  local function remember(path, v)
+    if before[path] == nil then
+      before[path] = v.exists and { exists = true, o = v.o, m = v.m } or ABSENT
+      touched[#touched + 1] = path
+    end
+  end
+
+  -- What every op needs of a znode: existence, version, cversion, owner and mode. Absent
+  -- fields hold their defaults (see keys.lua), so a hash of 3 fields (d, cz, ct) is a znode
+  -- never changed since its create: HLEN alone tells it all, and that is most znodes a
+  -- multi deletes (a queued task, an assignment).
+  local function look(path)
+    local v = view[path]
+    if type(v) == 'number' then return promote(path, v) end
+    if v == nil then
+      local key = nodeKey(path)
+      local fields = redis.call('HLEN', key)
+      if fields == 3 then
+        -- cversion 0: it never had a child, so it has none.
+        v = { exists = true, path = path, v = 0, cv = 0, o = '', m = 'persistent', nc0 = 0, dnc = 0 }
+      else
+        local f = redis.call('HMGET', key, 'cz', 'v', 'cv', 'o', 'm')
+        if not f[1] and path == '/' then
+          -- The root exists even when the store lost everything (FLUSHALL, an empty restart).
+          ensureRoot()
+          f = redis.call('HMGET', key, 'cz', 'v', 'cv', 'o', 'm')
+        end
+        if f[1] then
+          v = { exists = true, path = path, cz = f[1], v = f[2] and tonumber(f[2]) or 0, cv = f[3] and tonumber(f[3]) or 0,
+                o = f[4] or '', m = f[5] or 'persistent', dnc = 0 }
+          if v.cv == 0 then v.nc0 = 0 end
+        else
+          v = ABSENT
+        end
+      end
+      view[path] = v
+      remember(path, v)
+    end
+    return v
+  end
+
+  --- The rest of an existing znode's stat fields, read once; those this multi set are kept.
+  local function full(v)
+    if not v.full then
+      local f = redis.call('HMGET', nodeKey(v.path), 'cz', 'mz', 'pz', 'ct', 'mt')
+      v.cz = f[1]
+      v.mz = v.mz or f[2] or f[1]
+      v.pz = v.pz or f[3] or f[1]
+      v.ct = f[4]
+      v.mt = v.mt or f[5] or f[4]
+      v.full = true
+    end
+    return v
+  end
+
+  local function numChildren(v)
+    -- Read before anything is written, so ZCARD gives the count before the multi.
+    if v.nc0 == nil then v.nc0 = redis.call('ZCARD', childKey(v.path)) end
+    return v.nc0 + v.dnc
+  end
+
+  --- A view entry's Stat in the reply's 10 fields (cz mz pz ct mt v cv owner dataLength numChildren).
+  local function statAt(v)
+    full(v)
+    local dl = v.dl
+    if dl == nil then dl = redis.call('HSTRLEN', nodeKey(v.path), 'd') end
+    return { v.cz, v.mz, v.pz, v.ct, v.mt, v.v, v.cv, v.o, dl, numChildren(v) }
+  end
+
+  local function childChanged(parent)
+    parent.cv = parent.cv + 1
+    parent.pz = ZXID_S
+    parent.kids = true
+  end
+
+  --- A path's last segment, given its parent.
+  local function leafOf(path, parent)
+    return string.sub(path, parent == '/' and 2 or #parent + 2)
+  end
+
+  -- Check pass.
+  local actual, snapshots = {}, {}
+  local events, containers, isContainer = {}, {}, {}
+  -- A parent's childrenChanged is recorded at its first child op only: 64 creates under one
+  -- parent are one event (emit() would drop the repeats; this spares making them).
+  local hasChildrenChanged = {}
+  local function childrenChangedOf(pp)
+    if not hasChildrenChanged[pp] then
+      hasChildrenChanged[pp] = true
+      addEvent(events, 'h', pp, '')
+    end
+  end
+  for i = 1, n do
+    local t, path, mode, num = opType[i], opPath[i], opMode[i], opNum[i]
+    if t == 'c' then
+      if path == '/' then return { E_NODEEXISTS, i - 1, '/' } end
+      local pp = opParent[i]
+      local parent = look(pp)
+      if not parent.exists then return { E_NONODE, i - 1, path } end
+      if parent.o ~= '' then return { E_NOCHILDRENFOREPHEMERALS, i - 1, path } end
+      local p = path
+      if isSequential(mode) then p = path .. string.format('%010d', parent.cv) end
+      local cur = view[p]
+      local key = nodeKey(p)
+      opKey[i] = key
+      if cur == nil then
+        -- Existence is all a create needs to know of its target (EXISTS is cheaper than a read).
+        if redis.call('EXISTS', key) == 1 then return { E_NODEEXISTS, i - 1, p } end
+        remember(p, ABSENT)
+      elseif type(cur) == 'number' or cur.exists then
+        return { E_NODEEXISTS, i - 1, p }
+      end
+      view[p] = i
+      parent.dnc = parent.dnc + 1
+      childChanged(parent)
+      actual[i] = p
+      addEvent(events, 'c', p, pp)
+      childrenChangedOf(pp)
+    elseif t == 'd' then
+      if path == '/' then return { E_BADARGUMENTS, i - 1, '/' } end
+      local node = look(path)
+      if not node.exists then return { E_NONODE, i - 1, path } end
+      if num ~= -1 and num ~= node.v then return { E_BADVERSION, i - 1, path } end
+      if numChildren(node) > 0 then return { E_NOTEMPTY, i - 1, path } end
+      view[path] = ABSENT
+      local pp = opParent[i]
+      goneParent[path] = pp
+      local parent = look(pp)
+      parent.dnc = parent.dnc - 1
+      childChanged(parent)
+      addEvent(events, 'd', path, pp)
+      childrenChangedOf(pp)
+      -- Emptied containers are deleted after the write, in the order they were emptied.
+      if parent.m == 'container' and not isContainer[pp] then
+        isContainer[pp] = true
+        containers[#containers + 1] = pp
+      end
+    else -- setData, check
+      local node = look(path)
+      if not node.exists then return { E_NONODE, i - 1, path } end
+      if num ~= -1 and num ~= node.v then return { E_BADVERSION, i - 1, path } end
+      if t == 's' then
+        full(node)
+        node.v = node.v + 1
+        node.mz, node.mt = ZXID_S, NOW_S
+        node.data, node.dl, node.dataSet = i, #opData[i], true
+        snapshots[i] = statAt(node)
+        addEvent(events, 'm', path, '')
       end
     end
-    if #args > 0 then redis.call('ZADD', childKey(pp), unpack(args)) end
   end
-  names = removed[pp]
-  if names then
-    for i = 1, #names, CHUNK do redis.call('ZREM', childKey(pp), unpack(names, i, math.min(i + CHUNK - 1, #names))) end
-  end
-end
 
-emit(zxid, events)
-local cascaded = cascadeContainers(containers)
-
-local reply = { 0, zxid, NOW_S }
-for i = 1, n do
-  local stat = finals[i]
-  if stat then
+  -- Each create/setData result carries its znode's Stat as of the end of the multi, or as
+  -- its op left it if a later op (or the container cascade, checked below) deleted it.
+  -- FRESH (-1) stands for a create's znode as that create left it.
+  local finals = {}
+  for i = 1, n do
     local p = actual[i]
     if p then
-      reply[#reply + 1] = p
-      if cascaded[p] then stat = FRESH end
-    elseif cascaded[opPath[i]] then
-      stat = snapshots[i]
+      local v = view[p]
+      if v == i then finals[i] = FRESH
+      else
+        if type(v) == 'number' then v = promote(p, v) end
+        finals[i] = v.exists and statAt(v) or FRESH
+      end
+    elseif snapshots[i] then
+      local v = view[opPath[i]]
+      if type(v) == 'number' then v = promote(opPath[i], v) end
+      finals[i] = v.exists and statAt(v) or snapshots[i]
     end
-    if stat == FRESH then reply[#reply + 1] = FRESH
-    else for _, x in ipairs(stat) do reply[#reply + 1] = x end end
   end
+
+  -- Write pass: nothing below can fail on a valid op list. The zxid planned is issued: by a
+  -- plain INCR unless the counter jumps or the lifetime is to be recorded (tree.lua).
+  if zxid == lastZxid + 1 and lifetime == false then redis.call('INCR', K_ZXID) else nextZxid(zxid - 1) end
+  local dead = {}
+  -- Per parent, the names it gains and loses.
+  local added, removed, parents, isParent = {}, {}, {}, {}
+  local function childList(lists, pp)
+    local l = lists[pp]
+    if l == nil then
+      l = {}
+      lists[pp] = l
+      if not isParent[pp] then
+        isParent[pp] = true
+        parents[#parents + 1] = pp
+      end
+    end
+    return l
+  end
+  for _, p in ipairs(touched) do
+    local was, v = before[p], view[p]
+    local key = type(v) == 'number' and opKey[v] or nodeKey(p)
+    if type(v) == 'number' then
+      -- Created by op v and untouched since: the usual create.
+      local mode, data = opMode[v], opData[v]
+      if was.exists then redis.call('DEL', key) end
+      if mode == 'persistent' or mode == 'persistent_sequential' then
+        redis.call('HSET', key, 'd', data, 'cz', ZXID_S, 'ct', NOW_S)
+      elseif isEphemeral(mode) then
+        redis.call('HSET', key, 'd', data, 'cz', ZXID_S, 'ct', NOW_S, 'o', sid)
+        redis.call('SADD', ephKey(sid), p)
+      elseif mode == TTL_MODE then
+        redis.call('HSET', key, 'd', data, 'cz', ZXID_S, 'ct', NOW_S, 'm', mode, 't', text(opNum[v]))
+        redis.call('ZADD', K_TTL, NOW + opNum[v], p)
+      else
+        redis.call('HSET', key, 'd', data, 'cz', ZXID_S, 'ct', NOW_S, 'm', mode)
+      end
+      if was.exists and was.o ~= '' then redis.call('SREM', ephKey(was.o), p) end
+      if was.exists and was.m == TTL_MODE and mode ~= TTL_MODE then redis.call('ZREM', K_TTL, p) end
+      if not was.exists then
+        local pp = opParent[v]
+        local l = childList(added, pp)
+        l[#l + 1] = leafOf(p, pp)
+      end
+    elseif v.exists and v.created then
+      -- Only what differs from the defaults (keys.lua): a new znode's mzxid and pzxid are
+      -- its czxid, its mtime its ctime, even when this multi also set its data or children.
+      if was.exists then redis.call('DEL', key) end
+      local fields = { 'd', opData[v.data], 'cz', v.cz, 'ct', v.ct }
+      if v.m == 'container' or v.m == TTL_MODE then fields[#fields + 1] = 'm'; fields[#fields + 1] = v.m end
+      if v.o ~= '' then fields[#fields + 1] = 'o'; fields[#fields + 1] = v.o end
+      if v.m == TTL_MODE then fields[#fields + 1] = 't'; fields[#fields + 1] = text(v.t) end
+      if v.v > 0 then fields[#fields + 1] = 'v'; fields[#fields + 1] = text(v.v) end
+      if v.cv > 0 then fields[#fields + 1] = 'cv'; fields[#fields + 1] = text(v.cv) end
+      redis.call('HSET', key, unpack(fields))
+    elseif v.exists then
+      if v.dataSet and v.kids then
+        redis.call('HSET', key, 'd', opData[v.data], 'mz', v.mz, 'mt', v.mt, 'v', text(v.v), 'cv', text(v.cv), 'pz', v.pz)
+      elseif v.dataSet then
+        redis.call('HSET', key, 'd', opData[v.data], 'mz', v.mz, 'mt', v.mt, 'v', text(v.v))
+      elseif v.kids then
+        redis.call('HSET', key, 'cv', text(v.cv), 'pz', v.pz)
+      end
+    elseif was.exists then
+      dead[#dead + 1] = key
+    end
+    if type(v) == 'table' then
+      if p ~= '/' and was.exists ~= v.exists then
+        local pp = v.parent or goneParent[p] or parentOf(p)
+        local l = childList(v.exists and added or removed, pp)
+        l[#l + 1] = leafOf(p, pp)
+      end
+      if was.exists and was.o ~= '' and (not v.exists or v.created) then redis.call('SREM', ephKey(was.o), p) end
+      if v.exists and v.created and v.o ~= '' then redis.call('SADD', ephKey(v.o), p) end
+      if was.exists and was.m == TTL_MODE and (not v.exists or v.m ~= TTL_MODE) then redis.call('ZREM', K_TTL, p) end
+      if v.exists and v.m == TTL_MODE and (v.created or v.dataSet) then
+        local ttl = v.t or redis.call('HGET', key, 't')
+        redis.call('ZADD', K_TTL, NOW + tonumber(ttl), p)
+      end
+    end
+  end
+
+  -- Batched writes, in chunks that stay well inside Lua's limit on unpacked arguments.
+  local CHUNK = 1000
+  for i = 1, #dead, CHUNK do redis.call('DEL', unpack(dead, i, math.min(i + CHUNK - 1, #dead))) end
+  for _, pp in ipairs(parents) do
+    local names = added[pp]
+    if names then
+      local args = {}
+      for _, name in ipairs(names) do
+        args[#args + 1] = '0'
+        args[#args + 1] = name
+        if #args == 2 * CHUNK then
+          redis.call('ZADD', childKey(pp), unpack(args))
+          args = {}
+        end
+      end
+      if #args > 0 then redis.call('ZADD', childKey(pp), unpack(args)) end
+    end
+    names = removed[pp]
+    if names then
+      for i = 1, #names, CHUNK do redis.call('ZREM', childKey(pp), unpack(names, i, math.min(i + CHUNK - 1, #names))) end
+    end
+  end
+
+  emit(zxid, events)
+  local cascaded = cascadeContainers(containers)
+
+  local reply = { 0, zxid, NOW_S }
+  for i = 1, n do
+    local stat = finals[i]
+    if stat then
+      local p = actual[i]
+      if p then
+        reply[#reply + 1] = p
+        if cascaded[p] then stat = FRESH end
+      elseif cascaded[opPath[i]] then
+        stat = snapshots[i]
+      end
+      if stat == FRESH then reply[#reply + 1] = FRESH
+      else for _, x in ipairs(stat) do reply[#reply + 1] = x end end
+    end
+  end
+  return reply
 end
-return reply
+
+-- The caller's session first: a session past its deadline cannot write, even before a
+-- reaper tick (touch-session, reap) has removed it and its ephemerals. NOW is one for
+-- the whole call, so the answer holds for every multi in it.
+local k = tonumber(ARGV[3])
+local replies = {}
+if not sessionLive(sid) then
+  for j = 1, k do replies[j] = { E_SESSIONEXPIRED, 0, '' } end
+  return replies
+end
+for j = 1, k do replies[j] = runMulti(tonumber(ARGV[2 + 2 * j]), ARGV[3 + 2 * j]) end
+return replies

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BadVersionError, connect, NodeExistsError, op, type Client } from '../../core/index.js';
+
+/**
+ * Group commit (core/redis/write-batch.ts): writes a client issues while it is busy go to
+ * Redis as one call of the multi script, and each still behaves exactly as if alone. Checked
+ * at the wire: the commands the client's own ioredis connection sends.
+ */
+const REDIS_URL = process.env.CORRAL_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
+});
+
+/** A client on an ioredis instance of ours, with the name of every command it sends, in order. */
+async function observedClient(): Promise<{ zk: Client; sent: string[] }> {
+  const base = new Redis(REDIS_URL);
+  const sent: string[] = [];
+  const send = base.sendCommand.bind(base);
+  base.sendCommand = ((command: Parameters<Redis['sendCommand']>[0], stream?: Parameters<Redis['sendCommand']>[1]) => {
+    sent.push(command.name);
+    return send(command, stream);
+  }) as Redis['sendCommand'];
+  const zk = await connect({ redis: base }, { namespace: `wb-${randomUUID()}`, logger: quiet });
+  cleanups.push(async () => {
+    await zk.close();
+    base.disconnect();
+  });
+  return { zk, sent };
+}
+
+const scriptCalls = (sent: string[]) => sent.filter((c) => c === 'evalsha' || c === 'eval').length;
+
+describe('redis group commit', () => {
+  it('sixteen writes issued together go as one script call, each with its own zxid, in call order', async () => {
+    const { zk, sent } = await observedClient();
+    await zk.create('/n', 'v0');
+    const before = scriptCalls(sent);
+    const stats = await Promise.all(Array.from({ length: 16 }, (_, i) => zk.setData('/n', `v${i + 1}`)));
+    // One call (two if an unrelated script, such as a reaper tick, slipped in between).
+    expect(scriptCalls(sent) - before).toBeLessThanOrEqual(2);
+    expect(stats.map((s) => s.version)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    for (let i = 1; i < stats.length; i++) expect(stats[i].mzxid).toBe(stats[i - 1].mzxid + 1);
+    const { data, stat } = await zk.getData('/n');
+    expect(data.toString()).toBe('v16');
+    expect(stat.version).toBe(16);
+  });
+
+  it('a failing write in a batch fails alone: the writes around it apply', async () => {
+    const { zk, sent } = await observedClient();
+    const before = scriptCalls(sent);
+    const results = await Promise.allSettled([
+      zk.create('/a', 'first'),
+      zk.create('/a', 'again'),
+      zk.setData('/a', 'x', 7),
+      zk.create('/b', 'b'),
+      zk.multi([op.create('/c'), op.create('/a')]),
+      zk.setData('/a', 'second', 0),
+    ]);
+    expect(scriptCalls(sent) - before).toBeLessThanOrEqual(2);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(NodeExistsError);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(BadVersionError);
+    expect((results[4] as PromiseRejectedResult).reason).toBeInstanceOf(NodeExistsError);
+    expect((await zk.getData('/a')).data.toString()).toBe('second');
+    // The failed multi left nothing behind.
+    expect(await zk.exists('/c')).toBeNull();
+    expect((await zk.getChildren('/')).children).toEqual(['a', 'b']);
+  });
+
+  it('a read issued after a write, without waiting for it, sees it (FIFO client order)', async () => {
+    const { zk } = await observedClient();
+    await zk.create('/r', 'old');
+    for (let i = 0; i < 20; i++) {
+      const write = zk.setData('/r', `new${i}`);
+      const read = zk.getData('/r');
+      const exists = zk.exists(`/e${i}`);
+      const create = zk.create(`/e${i}`);
+      const [w, r, e] = await Promise.all([write, read, exists, create]);
+      expect(r.data.toString()).toBe(`new${i}`);
+      expect(r.stat.mzxid).toBe(w.mzxid);
+      expect(e).toBeNull();
+    }
+  });
+
+  it('ephemeral and sequential creates batched together get the names and owners they would alone', async () => {
+    const { zk } = await observedClient();
+    await zk.create('/q');
+    const made = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+      zk.create('/q/item-', String(i), { mode: i % 2 ? 'ephemeral_sequential' : 'persistent_sequential' })));
+    expect(made).toEqual(Array.from({ length: 10 }, (_, i) => `/q/item-${String(i).padStart(10, '0')}`));
+    for (let i = 0; i < 10; i++) {
+      const stat = (await zk.exists(made[i]))!;
+      expect(stat.ephemeralOwner).toBe(i % 2 ? zk.sessionId : null);
+    }
+  });
+});
