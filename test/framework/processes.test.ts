@@ -59,6 +59,18 @@ async function expectAllDoneOnce(zk: Client, ids: string[], all: StatusRecord[],
   for (const id of ids) expect(r.get(id) ?? 0).toBeGreaterThanOrEqual(1);
 }
 
+/** A one-line picture of the task tree: queued tasks, assignments per worker (and whether it is registered), statuses. */
+async function whereTasksAre(zk: Client): Promise<string> {
+  const workers = new Set(await listAll(zk, '/workers'));
+  const parts = [`tasks=${(await listAll(zk, '/tasks')).length}`, `status=${(await listAll(zk, '/status')).length}`];
+  for (const w of await listAll(zk, '/assign')) {
+    const n = (await listAll(zk, `/assign/${w}`)).length;
+    if (n > 0) parts.push(`assign/${w}${workers.has(w) ? '' : '(gone)'}=${n}`);
+  }
+  const master = await zk.getData('/master').then((r) => r.data.toString(), () => 'none');
+  return `${parts.join(' ')} master=${master}`;
+}
+
 async function statusCount(zk: Client): Promise<number> {
   return (await zk.exists('/status'))?.numChildren ?? 0;
 }
@@ -137,6 +149,7 @@ describe('framework fault tolerance with real processes on Redis', () => {
     all.push(...(masters as TsProcess[]), ...(workers as TsProcess[]));
     const ids = await tasks.submitMany(Array.from({ length: 1000 }, (_, n) => ({ payload: n })));
     let kills = 0;
+    let skipped = 0;
     let stop = false;
     const spawning: Array<Promise<void>> = [];
     const chaos = (async () => {
@@ -145,11 +158,19 @@ describe('framework fault tolerance with real processes on Redis', () => {
         await new Promise((r) => setTimeout(r, 300 + Math.random() * 200));
         if (stop) break;
         // Alternate: a worker, a worker, then a master; each is replaced by a fresh process,
-        // started in the background so that a slow start does not space out the kills.
-        const kind = n++ % 3 === 2 ? 'master' : 'worker';
+        // started in the background so that a slow start does not space out the kills. A kill
+        // never takes the last live process of its kind (the other kind's turn comes instead):
+        // on a loaded machine a replacement takes seconds to start, and kills faster than
+        // that would measure how fast tsx starts, not how corral recovers.
+        const liveOf = (pool: Array<TsProcess | null>) => pool.flatMap((p, i) => (p ? [i] : []));
+        let kind: 'master' | 'worker' = n++ % 3 === 2 ? 'master' : 'worker';
+        if (liveOf(kind === 'master' ? masters : workers).length < 2) kind = kind === 'master' ? 'worker' : 'master';
         const pool: Array<TsProcess | null> = kind === 'master' ? masters : workers;
-        const live = pool.flatMap((p, i) => (p ? [i] : []));
-        if (live.length === 0) continue;
+        const live = liveOf(pool);
+        if (live.length < 2) {
+          skipped++;
+          continue;
+        }
         const i = live[Math.floor(Math.random() * live.length)];
         await pool[i]!.kill('SIGKILL');
         pool[i] = null;
@@ -164,12 +185,16 @@ describe('framework fault tolerance with real processes on Redis', () => {
     let done: StatusRecord[];
     try {
       done = await tasks.waitAll(ids, { timeoutMs: 60_000 });
+    } catch (err) {
+      // Where the unfinished tasks are: queued, assigned (to whom, alive or not), or nowhere.
+      console.log(`stuck: ${await whereTasksAre(zk)}; processes: ${[...masters, ...workers].map((p) => p?.pid ?? 'respawning').join(' ')}`);
+      throw err;
     } finally {
       stop = true;
       await chaos;
       await Promise.all(spawning);
     }
-    console.log(`chaos: ${kills} SIGKILLs during the run of ${ids.length} tasks`);
+    console.log(`chaos: ${kills} SIGKILLs during the run of ${ids.length} tasks (${skipped} ticks without a kill: replacements still starting)`);
     expect(kills).toBeGreaterThanOrEqual(4);
     await expectAllDoneOnce(zk, ids, done, all);
   }, 90_000);
