@@ -10,7 +10,7 @@ import { eventsFromLog, eventsFromMessage, FRESH, freshStat, nodeFrom, packOps, 
 import type { RedisLinks } from './connection.js';
 import { keySlot, namespaceKeys, type NamespaceKeys } from './keys.js';
 import { loadScripts, type ScriptName } from './scripts.js';
-import { WriteBatch } from './write-batch.js';
+import { Batch } from './batch.js';
 
 /** How often each client runs the reaper (expired sessions, TTL znodes). */
 const REAPER_TICK_MS = 100;
@@ -73,9 +73,12 @@ export class RedisBackend implements Backend {
   private reaper: NodeJS.Timeout | null = null;
   private refresher: NodeJS.Timeout | null = null;
   private readonly detachers: Array<() => void> = [];
-  /** Multis waiting to go to Redis together (group commit). */
-  private readonly writes = new WriteBatch((sessionId, multis) =>
-    this.write('multi', sessionId, multis.length, ...multis.flat()) as Promise<unknown[]>);
+  /** Multis and reads waiting to go to Redis together (group commit). */
+  private readonly batch = new Batch({
+    multis: (sessionId, multis) => this.write('multi', sessionId, multis.length, ...multis.flat()) as Promise<unknown[]>,
+    // Buffer replies keep getData's data binary-safe (the decoders take Buffers elsewhere).
+    reads: (reads) => this.read('reads', reads.flat(), { buffers: true }) as Promise<unknown[]>,
+  });
 
   constructor(private readonly links: RedisLinks, namespace: string, private readonly logger: Logger) {
     this.keys = namespaceKeys(namespace);
@@ -197,7 +200,7 @@ export class RedisBackend implements Backend {
   }
 
   async multi(sessionId: string, ops: Op[]): Promise<MultiReply> {
-    const r = await this.writes.add(sessionId, [ops.length, packOps(ops)]);
+    const r = await this.batch.multi(sessionId, [ops.length, packOps(ops)]);
     const code = Number(r[0]);
     if (code !== 0) return { ok: false, failedIndex: Number(r[1]), error: errorOf(code, String(r[2])) };
     const zxid = Number(r[1]);
@@ -227,13 +230,12 @@ export class RedisBackend implements Backend {
   // ---- reads ----------------------------------------------------------------------------
 
   async exists(path: string): Promise<{ stat: Stat | null; zxid: number }> {
-    const r = (await this.read('exists', [path])) as unknown[];
+    const r = await this.batch.read(['e', path]);
     return { stat: r.length > 1 ? statFrom(r, 1) : null, zxid: Number(r[0]) };
   }
 
   async getData(path: string): Promise<{ data: Buffer; stat: Stat; zxid: number }> {
-    // The Buffer variant keeps the data binary-safe.
-    const r = (await this.read('get-data', [path], { buffers: true })) as unknown[];
+    const r = await this.batch.read(['d', path]);
     if (r.length === 1) throw new NoNodeError(path);
     const { data, stat } = nodeFrom(r[1] as Buffer[], Number(r[2]));
     return { data, stat, zxid: Number(r[0]) };
@@ -241,7 +243,9 @@ export class RedisBackend implements Backend {
 
   async getChildren(path: string, page?: ChildrenPage): Promise<{ children: string[]; stat: Stat; next?: string; zxid: number }> {
     const after = page?.after;
-    const r = (await this.read('get-children', [path, after === undefined ? '0' : '1', after ?? '', page?.limit ?? 0])) as unknown[];
+    const r = page === undefined
+      ? await this.batch.read(['c', path])
+      : (await this.read('get-children', [path, after === undefined ? '0' : '1', after ?? '', page.limit ?? 0])) as unknown[];
     if (r.length === 1) throw new NoNodeError(path);
     const stat = statFrom(r, 1);
     const more = Number(r[1 + STAT_FIELDS]) === 1;
@@ -349,7 +353,7 @@ export class RedisBackend implements Backend {
   }
 
   /** A read-only script: KEYS is the zxid key unless given, ARGV the prefix then `args`. */
-  private read(name: ScriptName, args: Array<string | number>, options: { buffers?: boolean; keys?: string[] } = {}): Promise<unknown> {
+  private read(name: ScriptName, args: Array<string | number | Buffer>, options: { buffers?: boolean; keys?: string[] } = {}): Promise<unknown> {
     const fn = this.script(name, options.buffers ?? false);
     const keys = options.keys ?? [this.keys.zxid];
     return this.call(() => fn(...keys, this.keys.prefix, ...args));
@@ -363,8 +367,8 @@ export class RedisBackend implements Backend {
 
   /** Runs a Redis call; fails fast while the link is down and turns failures into typed errors. */
   private async call<T>(fn: () => Promise<T>): Promise<T> {
-    // Whatever this connection sends next goes after the writes queued before it.
-    this.writes.flush();
+    // Whatever this connection sends next goes after the calls queued before it.
+    this.batch.flush();
     if (this.closed) throw new ConnectionLossError('Redis backend is closed');
     if (!this.linkUp) throw new ConnectionLossError('Connection to Redis is down');
     let timer: NodeJS.Timeout | undefined;

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BadVersionError, connect, NodeExistsError, op, type Client } from '../../core/index.js';
+import { BadVersionError, connect, NodeExistsError, NoNodeError, op, type Client } from '../../core/index.js';
 
 /**
- * Group commit (core/redis/write-batch.ts): writes a client issues while it is busy go to
- * Redis as one call of the multi script, and each still behaves exactly as if alone. Checked
- * at the wire: the commands the client's own ioredis connection sends.
+ * Group commit (core/redis/batch.ts): the writes a client issues while it is busy go to
+ * Redis as one call of the multi script, its reads as one call of the reads script, and each
+ * still behaves exactly as if alone. Checked at the wire: the commands the client's own
+ * ioredis connection sends.
  */
 const REDIS_URL = process.env.CORRAL_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -70,6 +71,31 @@ describe('redis group commit', () => {
     // The failed multi left nothing behind.
     expect(await zk.exists('/c')).toBeNull();
     expect((await zk.getChildren('/')).children).toEqual(['a', 'b']);
+  });
+
+  it('reads issued together go as one script call, each with its own answer', async () => {
+    const { zk, sent } = await observedClient();
+    await zk.create('/d', Buffer.from([0, 255, 10, 0]));
+    await zk.create('/d/k1');
+    await zk.create('/d/k0', 'x', { mode: 'ephemeral' });
+    const before = scriptCalls(sent);
+    const [data, stat, none, kids, noKids, noData, root] = await Promise.allSettled([
+      zk.getData('/d'), zk.exists('/d/k0'), zk.exists('/nope'), zk.getChildren('/d'), zk.getChildren('/nope'),
+      zk.getData('/nope'), zk.getChildren('/'),
+    ]);
+    expect(scriptCalls(sent) - before).toBeLessThanOrEqual(2);
+    const d = (data as PromiseFulfilledResult<Awaited<ReturnType<Client['getData']>>>).value;
+    expect([...d.data]).toEqual([0, 255, 10, 0]);
+    expect(d.stat.numChildren).toBe(2);
+    expect((stat as PromiseFulfilledResult<Awaited<ReturnType<Client['exists']>>>).value?.ephemeralOwner).toBe(zk.sessionId);
+    expect((none as PromiseFulfilledResult<unknown>).value).toBeNull();
+    const k = (kids as PromiseFulfilledResult<Awaited<ReturnType<Client['getChildren']>>>).value;
+    expect(k.children).toEqual(['k0', 'k1']);
+    expect(k.stat.cversion).toBe(2);
+    expect(k.next).toBeUndefined();
+    expect((noKids as PromiseRejectedResult).reason).toBeInstanceOf(NoNodeError);
+    expect((noData as PromiseRejectedResult).reason).toBeInstanceOf(NoNodeError);
+    expect((root as PromiseFulfilledResult<Awaited<ReturnType<Client['getChildren']>>>).value.children).toEqual(['d']);
   });
 
   it('a read issued after a write, without waiting for it, sees it (FIFO client order)', async () => {
