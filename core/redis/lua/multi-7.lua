@@ -90,8 +90,8 @@ local function runMulti(n, packed)
   -- `view`: each touched znode as the ops so far leave it. A znode that op i created and
   -- no later op touched is just the number i (a multi of 500 creates makes no 500 tables:
   -- allocation, through Lua's garbage collector, is what a script pays most for).
-  -- Otherwise a table: its stat fields (those of an existing znode read when first needed,
-  -- see full()), `nc0` its child count before the multi (read when needed) and `dnc` the
+  -- Otherwise a table: its stat fields (those of an existing znode read by look()), `nc0`
+  -- its child count before the multi (read when needed) and `dnc` the
   -- change since, `data` the index of the op with its latest data and `dl` that data's length;
   -- `created`, `dataSet` and `kids` say what the write pass must write.
   -- `before`: whether each touched znode existed before the multi (and its owner and mode).
@@ -102,7 +102,7 @@ local function runMulti(n, packed)
   --- The table entry of a znode op i created (see `view`).
   local function promote(p, i)
     local mode = opMode[i]
-    local v = { exists = true, full = true, path = p, parent = opParent[i], created = true, v = 0, cv = 0,
+    local v = { exists = true, path = p, parent = opParent[i], created = true, v = 0, cv = 0,
                 o = isEphemeral(mode) and sid or '', m = mode, t = opNum[i], cz = ZXID_S, mz = ZXID_S, pz = ZXID_S,
                 ct = NOW_S, mt = NOW_S, data = i, dl = #opData[i], nc0 = 0, dnc = 0 }
     view[p] = v
@@ -116,50 +116,31 @@ local function runMulti(n, packed)
     end
   end
 
-  -- What every op needs of a znode: existence, version, cversion, owner and mode. Absent
-  -- fields hold their defaults (see keys.lua), so a hash of 3 fields (d, cz, ct) is a znode
-  -- never changed since its create: HLEN alone tells it all, and that is most znodes a
-  -- multi deletes (a queued task, an assignment).
+  -- What every op needs of a znode: existence, version, cversion, owner and mode; and, read
+  -- in the same call (one call costs Redis more than the fields it returns), the rest of its
+  -- Stat. Absent fields hold their defaults (see keys.lua).
   local function look(path)
     local v = view[path]
     if type(v) == 'number' then return promote(path, v) end
     if v == nil then
       local key = nodeKey(path)
-      local fields = redis.call('HLEN', key)
-      if fields == 3 then
+      local f = redis.call('HMGET', key, 'cz', 'v', 'cv', 'o', 'm', 'mz', 'pz', 'ct', 'mt')
+      if not f[1] and path == '/' then
+        -- The root exists even when the store lost everything (FLUSHALL, an empty restart).
+        ensureRoot()
+        f = redis.call('HMGET', key, 'cz', 'v', 'cv', 'o', 'm', 'mz', 'pz', 'ct', 'mt')
+      end
+      if f[1] then
+        local cz, ct = f[1], f[8]
+        v = { exists = true, path = path, cz = cz, v = f[2] and tonumber(f[2]) or 0, cv = f[3] and tonumber(f[3]) or 0,
+              o = f[4] or '', m = f[5] or 'persistent', mz = f[6] or cz, pz = f[7] or cz, ct = ct, mt = f[9] or ct, dnc = 0 }
         -- cversion 0: it never had a child, so it has none.
-        v = { exists = true, path = path, v = 0, cv = 0, o = '', m = 'persistent', nc0 = 0, dnc = 0 }
+        if v.cv == 0 then v.nc0 = 0 end
       else
-        local f = redis.call('HMGET', key, 'cz', 'v', 'cv', 'o', 'm')
-        if not f[1] and path == '/' then
-          -- The root exists even when the store lost everything (FLUSHALL, an empty restart).
-          ensureRoot()
-          f = redis.call('HMGET', key, 'cz', 'v', 'cv', 'o', 'm')
-        end
-        if f[1] then
-          v = { exists = true, path = path, cz = f[1], v = f[2] and tonumber(f[2]) or 0, cv = f[3] and tonumber(f[3]) or 0,
-                o = f[4] or '', m = f[5] or 'persistent', dnc = 0 }
-          if v.cv == 0 then v.nc0 = 0 end
-        else
-          v = ABSENT
-        end
+        v = ABSENT
       end
       view[path] = v
       remember(path, v)
-    end
-    return v
-  end
-
-  --- The rest of an existing znode's stat fields, read once; those this multi set are kept.
-  local function full(v)
-    if not v.full then
-      local f = redis.call('HMGET', nodeKey(v.path), 'cz', 'mz', 'pz', 'ct', 'mt')
-      v.cz = f[1]
-      v.mz = v.mz or f[2] or f[1]
-      v.pz = v.pz or f[3] or f[1]
-      v.ct = f[4]
-      v.mt = v.mt or f[5] or f[4]
-      v.full = true
     end
     return v
   end
@@ -172,7 +153,6 @@ local function runMulti(n, packed)
 
   --- A view entry's Stat in the reply's 10 fields (cz mz pz ct mt v cv owner dataLength numChildren).
   local function statAt(v)
-    full(v)
     local dl = v.dl
     if dl == nil then dl = redis.call('HSTRLEN', nodeKey(v.path), 'd') end
     return { v.cz, v.mz, v.pz, v.ct, v.mt, v.v, v.cv, v.o, dl, numChildren(v) }
@@ -251,8 +231,7 @@ local function runMulti(n, packed)
       if not node.exists then return { E_NONODE, i - 1, path } end
       if num ~= -1 and num ~= node.v then return { E_BADVERSION, i - 1, path } end
       if t == 's' then
-        full(node)
-        node.v = node.v + 1
+          node.v = node.v + 1
         node.mz, node.mt = ZXID_S, NOW_S
         node.data, node.dl, node.dataSet = i, #opData[i], true
         snapshots[i] = statAt(node)
@@ -283,7 +262,7 @@ local function runMulti(n, packed)
 
   -- Write pass: nothing below can fail on a valid op list. The zxid planned is issued: by a
   -- plain INCR unless the counter jumps or the lifetime is to be recorded (tree.lua).
-  if zxid == lastZxid + 1 and lifetime == false then redis.call('INCR', K_ZXID) else nextZxid(zxid - 1) end
+  if zxid == lastZxid + 1 and lifetime == false then counter = redis.call('INCR', K_ZXID) else nextZxid(zxid - 1) end
   local dead = {}
   -- Per parent, the names it gains and loses.
   local added, removed, parents, isParent = {}, {}, {}, {}

@@ -54,7 +54,13 @@ local function ensureRoot()
   end
 end
 
-local function currentZxid() return tonumber(redis.call('GET', K_ZXID) or '0') end
+-- The counter as this script last read or wrote it, nil until then: a call running many
+-- multis (the client's group commit) reads it once.
+local counter = nil
+local function currentZxid()
+  if counter == nil then counter = tonumber(redis.call('GET', K_ZXID) or '0') end
+  return counter
+end
 
 --[[
   Zxids never go backwards, whoever writes first.
@@ -127,12 +133,13 @@ local function nextZxid(atLeast, planOnly)
   local zxid = base + 1
   if planOnly then return zxid, last end
   if zxid == last + 1 then
-    redis.call('INCR', K_ZXID)
+    counter = redis.call('INCR', K_ZXID)
   else
     -- Zxids go through %d (Lua 5.1 formats it from a C long, 64 bits on the 64-bit Redis
     -- create-session insists on): tostring and .. would write 10^14 and above as 1e+14,
     -- and %.0f costs Redis a microsecond per write more.
     redis.call('SET', K_ZXID, string.format('%d', zxid))
+    counter = zxid
     -- Without a known lifetime the counter jumps at every write: no gap is worth keeping.
     if lifetime ~= '' then
       redis.call('ZADD', PREFIX .. 'gaps', zxid, string.format('%d:%d', last, zxid))
