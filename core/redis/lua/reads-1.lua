@@ -1,6 +1,6 @@
 --[[
   reads: the exists, getData and (whole) getChildren calls one connection was asked for in
-  one turn of the event loop (core/redis/batch.ts), in one call, all at one point of the
+  one go (core/redis/batch.ts), in one call, all at one point of the
   total order. One call instead of k spares the client a command per read (arguments, a
   timer, a reply to parse): a busy client's reads cost it half as much.
 
