@@ -218,6 +218,17 @@ local function addEvent(events, code, path, parent)
   events[k + 3] = parent
 end
 
+--- Adds `line` to the message of the recursive watch on `r` (see emit).
+local function addBelow(byWatch, watches, r, line)
+  local w = byWatch[r]
+  if w == nil then
+    w = {}
+    byWatch[r] = w
+    watches[#watches + 1] = r
+  end
+  w[#w + 1] = line
+end
+
 --- Publishes one write's events and appends them to the change log as one entry.
 -- A write's repeated childrenChanged of one parent (64 creates under it) is sent once: a
 -- write is one step of the total order, so a watcher told once of a change at this zxid
@@ -226,38 +237,39 @@ end
 -- gets one message per write with all the events below it.
 local function emit(zxid, events)
   local head = string.format('%d ', zxid)
-  local lines, changedParents = {}, {}
-  -- r:<path> channels of recursive watches: per watched path, the lines below it.
-  local byWatch, watches = {}, {}
-  local function below(r, line)
-    local w = byWatch[r]
-    if w == nil then
-      w = {}
-      byWatch[r] = w
-      watches[#watches + 1] = r
-    end
-    w[#w + 1] = line
-  end
+  local lines = {}
+  -- Made when first needed: most writes have one childrenChanged and no recursive watch.
+  local changedParents, byWatch, watches = nil, nil, nil
   for i = 1, #events, 3 do
     local code, path = events[i], events[i + 1]
-    if code ~= 'h' or not changedParents[path] then
-      if code == 'h' then changedParents[path] = true end
+    local repeated = false
+    if code == 'h' then
+      changedParents = changedParents or {}
+      repeated = changedParents[path] == true
+      changedParents[path] = true
+    end
+    if not repeated then
       local line = code .. path
       lines[#lines + 1] = line
       -- Publishing to a channel nobody listens to costs one dictionary lookup.
       redis.call('PUBLISH', PREFIX .. 'w:' .. path, head .. line)
       if code ~= 'h' and recursivelyWatched() then
-        if isRecursive(path) then below(path, line) end
+        -- r:<path> channels of recursive watches: per watched path, the lines below it.
+        byWatch = byWatch or {}
+        watches = watches or {}
+        if isRecursive(path) then addBelow(byWatch, watches, path, line) end
         if path ~= '/' then
           local parent = events[i + 2]
           if parent == '' then parent = parentOf(path) end
-          for _, r in ipairs(recursiveOf(parent)) do below(r, line) end
+          for _, r in ipairs(recursiveOf(parent)) do addBelow(byWatch, watches, r, line) end
         end
       end
     end
   end
-  for _, r in ipairs(watches) do redis.call('PUBLISH', PREFIX .. 'r:' .. r, head .. table.concat(byWatch[r], '\n')) end
-  appendLog(zxid, table.concat(lines, '\n'))
+  if watches then
+    for _, r in ipairs(watches) do redis.call('PUBLISH', PREFIX .. 'r:' .. r, head .. table.concat(byWatch[r], '\n')) end
+  end
+  appendLog(zxid, #lines == 1 and lines[1] or table.concat(lines, '\n'))
 end
 
 --- Removes a childless znode and updates its parent; records events and container candidates.
