@@ -33,6 +33,63 @@ describe.each(harnesses)('multi — $name', (harness) => {
     expect((await a.getChildren('/m')).children).toEqual(['new', 'seq-0000000002']);
   });
 
+  it('moves a znode (create one, delete another): stats, owner, events and errors as for any multi', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await a.create('/from');
+    await a.create('/to');
+    await a.create('/from/t1', 'payload');
+    await b.create('/from/e1', 'mine', { mode: 'ephemeral' });
+    const toKids = recorder();
+    const gone = recorder();
+    await a.getChildren('/to', { watch: toKids.watcher });
+    await a.exists('/from/t1', { watch: gone.watcher });
+    const [made] = await a.multi([op.create('/to/t1', 'payload', { mode: 'ephemeral' }), op.delete('/from/t1', 0)]);
+    const stat = (made as Extract<typeof made, { type: 'create' }>).stat;
+    expect(stat.ephemeralOwner).toBe(a.sessionId);
+    expect(stat.mzxid).toBe(stat.czxid);
+    expect((await a.getData('/to/t1')).data.toString()).toBe('payload');
+    expect(await a.exists('/from/t1')).toBeNull();
+    const to = (await a.exists('/to'))!;
+    const from = (await a.exists('/from'))!;
+    expect([to.cversion, to.numChildren, to.pzxid]).toEqual([1, 1, stat.czxid]);
+    expect([from.cversion, from.numChildren, from.pzxid]).toEqual([3, 1, stat.czxid]);
+    expect((await toKids.next()).type).toBe('childrenChanged');
+    expect(await gone.next()).toMatchObject({ type: 'deleted', path: '/from/t1', zxid: stat.czxid });
+    // Deleting another session's ephemeral in a move takes it out of that session's ephemerals.
+    await a.multi([op.create('/to/seq-', '', { mode: 'persistent_sequential' }), op.delete('/from/e1')]);
+    expect((await a.getChildren('/to')).children).toEqual(['seq-0000000001', 't1']);
+    await b.close();
+    expect((await a.getChildren('/to')).children).toEqual(['seq-0000000001', 't1']);
+    // Errors name the failing op, and nothing is written.
+    await a.create('/from/t2');
+    await a.create('/from/t2/kid');
+    await expectUnchanged(a, async () => {
+      const cases: Array<[ReturnType<typeof op.create>, ReturnType<typeof op.delete>, number, unknown]> = [
+        [op.create('/to/t1'), op.delete('/from/t2/kid'), 0, NodeExistsError],
+        [op.create('/nowhere/x'), op.delete('/from/t2/kid'), 0, NoNodeError],
+        [op.create('/to/t1/x'), op.delete('/from/t2/kid'), 0, NoChildrenForEphemeralsError],
+        [op.create('/to/t3'), op.delete('/from/none'), 1, NoNodeError],
+        [op.create('/to/t3'), op.delete('/from/t2/kid', 5), 1, BadVersionError],
+        [op.create('/to/t3'), op.delete('/from/t2'), 1, NotEmptyError],
+        // The create's parent, or the same parent for both: each op sees the one before it.
+        [op.create('/from/t2/kid2'), op.delete('/from/t2'), 1, NotEmptyError],
+        [op.create('/from/t3'), op.delete('/from/none'), 1, NoNodeError],
+      ];
+      for (const [c, d, index, type] of cases) {
+        const err = await a.multi([c, d]).then(() => null, (e: unknown) => e);
+        expect(err, `${c.path} + delete ${d.path}`).toBeInstanceOf(type as new () => Error);
+        expect((err as MultiFailure).opIndex, `${c.path} + delete ${d.path}`).toBe(index);
+      }
+    });
+    // Same parent for both: its child count and cversion count both ops.
+    await a.multi([op.create('/from/t4'), op.delete('/from/t2/kid')]);
+    await a.multi([op.create('/from/t5'), op.delete('/from/t4')]);
+    const f = (await a.exists('/from'))!;
+    expect((await a.getChildren('/from')).children).toEqual(['t2', 't5']);
+    expect(f.numChildren).toBe(2);
+  });
+
   it('later ops see earlier ones: create a parent then its child, bump then check a version, delete a child then its parent', async () => {
     const a = await ctx.client();
     await a.multi([op.create('/p'), op.create('/p/c'), op.setData('/p', 'x'), op.check('/p', 1)]);

@@ -407,34 +407,109 @@ local function issue(zxid, lastZxid)
   if zxid == lastZxid + 1 and lifetime == false then counter = redis.call('INCR', K_ZXID) else nextZxid(zxid - 1) end
 end
 
-local function fastCreate(path, cut, mode, data)
+--- A create's checks (parent there and not ephemeral, name free): its facts, or false and
+--- the error reply (op `index`), or nil where runMulti must decide (the root).
+local function checkCreate(path, cut, mode, data, index)
   if path == '/' then return nil end
   local parent = cut == 0 and '/' or string.sub(path, 1, cut)
-  local pkey = nodeKey(parent)
-  local f = redis.call('HMGET', pkey, 'cz', 'cv', 'o')
+  local f = redis.call('HMGET', nodeKey(parent), 'cz', 'cv', 'o')
   if not f[1] then
     if parent == '/' then return nil end
-    return { E_NONODE, 0, path }
+    return false, { E_NONODE, index, path }
   end
-  if f[3] and f[3] ~= '' then return { E_NOCHILDRENFOREPHEMERALS, 0, path } end
+  if f[3] and f[3] ~= '' then return false, { E_NOCHILDRENFOREPHEMERALS, index, path } end
   local cv = f[2] and tonumber(f[2]) or 0
   local p = path
   if isSequential(mode) then p = path .. string.format('%010d', cv) end
   local key = nodeKey(p)
-  if redis.call('EXISTS', key) == 1 then return { E_NODEEXISTS, 0, p } end
+  if redis.call('EXISTS', key) == 1 then return false, { E_NODEEXISTS, index, p } end
+  return { path = p, key = key, parent = parent, pcv = cv, mode = mode, data = data }
+end
+
+local function writeCreate(c, zs, events)
+  if isEphemeral(c.mode) then
+    redis.call('HSET', c.key, 'd', c.data, 'cz', zs, 'ct', NOW_S, 'o', sid)
+    redis.call('SADD', ephKey(sid), c.path)
+  else
+    redis.call('HSET', c.key, 'd', c.data, 'cz', zs, 'ct', NOW_S)
+  end
+  redis.call('HSET', nodeKey(c.parent), 'cv', text(c.pcv + 1), 'pz', zs)
+  redis.call('ZADD', childKey(c.parent), 0, string.sub(c.path, c.parent == '/' and 2 or #c.parent + 2))
+  addEvent(events, 'c', c.path, c.parent)
+  addEvent(events, 'h', c.parent, '')
+end
+
+--- A delete's checks (there, version, no children): its facts, or false and the error
+--- reply, or nil where runMulti must decide (the root; a container parent, which the
+--- delete may leave to be deleted too).
+local function checkDelete(path, cut, version, index)
+  if path == '/' then return nil end
+  local f = redis.call('HMGET', nodeKey(path), 'cz', 'v', 'cv', 'o', 'm')
+  if not f[1] then return false, { E_NONODE, index, path } end
+  if version ~= -1 and version ~= (f[2] and tonumber(f[2]) or 0) then return false, { E_BADVERSION, index, path } end
+  if numChildrenOf(path, f[3] and tonumber(f[3]) or 0) > 0 then return false, { E_NOTEMPTY, index, path } end
+  local parent = cut == 0 and '/' or string.sub(path, 1, cut)
+  local pf = redis.call('HMGET', nodeKey(parent), 'cv', 'm')
+  if pf[2] == 'container' then return nil end
+  return { path = path, parent = parent, pcv = pf[1] and tonumber(pf[1]) or 0, owner = f[4], mode = f[5] }
+end
+
+local function writeDelete(d, zs, events)
+  redis.call('DEL', nodeKey(d.path))
+  redis.call('ZREM', childKey(d.parent), string.sub(d.path, d.parent == '/' and 2 or #d.parent + 2))
+  redis.call('HSET', nodeKey(d.parent), 'cv', text(d.pcv + 1), 'pz', zs)
+  if d.owner and d.owner ~= '' then redis.call('SREM', ephKey(d.owner), d.path) end
+  if d.mode == TTL_MODE then redis.call('ZREM', K_TTL, d.path) end
+  addEvent(events, 'd', d.path, d.parent)
+  addEvent(events, 'h', d.parent, '')
+end
+
+--- Issues the zxid for a fast path's checked write; returns it and its text.
+local function issueNow()
   local zxid, lastZxid = nextZxid(nil, true)
   issue(zxid, lastZxid)
-  local zs = string.format('%d', zxid)
-  if isEphemeral(mode) then
-    redis.call('HSET', key, 'd', data, 'cz', zs, 'ct', NOW_S, 'o', sid)
-    redis.call('SADD', ephKey(sid), p)
-  else
-    redis.call('HSET', key, 'd', data, 'cz', zs, 'ct', NOW_S)
-  end
-  redis.call('HSET', pkey, 'cv', text(cv + 1), 'pz', zs)
-  redis.call('ZADD', childKey(parent), 0, string.sub(p, parent == '/' and 2 or #parent + 2))
-  emit(zxid, { 'c', p, parent, 'h', parent, '' })
-  return { 0, zxid, NOW_S, p, FRESH }
+  return zxid, string.format('%d', zxid)
+end
+
+local function fastCreate(path, cut, mode, data)
+  local c, err = checkCreate(path, cut, mode, data, 0)
+  if not c then return err end
+  local zxid, zs = issueNow()
+  local events = {}
+  writeCreate(c, zs, events)
+  emit(zxid, events)
+  return { 0, zxid, NOW_S, c.path, FRESH }
+end
+
+local function fastDelete(path, cut, version)
+  local d, err = checkDelete(path, cut, version, 0)
+  if not d then return err end
+  local zxid, zs = issueNow()
+  local events = {}
+  writeDelete(d, zs, events)
+  emit(zxid, events)
+  return { 0, zxid, NOW_S }
+end
+
+--- A create then a delete of unrelated znodes (moving a znode: the framework's assignment
+--- and its outcome), each under its own parent.
+local function fastCreateDelete(c1, d2)
+  local c, err = checkCreate(c1[1], c1[2], c1[3], c1[4], 0)
+  if not c then return err end
+  local path, cut, version = d2[1], d2[2], d2[3]
+  local parent = cut == 0 and '/' or string.sub(path, 1, cut)
+  -- Ops that touch each other's znodes (the same path, one's parent the other's znode,
+  -- one parent for both) are runMulti's: its view follows each op's effect on the next.
+  if path == c.path or path == c.parent or parent == c.parent or parent == c.path then return nil end
+  local d
+  d, err = checkDelete(path, cut, version, 1)
+  if not d then return err end
+  local zxid, zs = issueNow()
+  local events = {}
+  writeCreate(c, zs, events)
+  writeDelete(d, zs, events)
+  emit(zxid, events)
+  return { 0, zxid, NOW_S, c.path, FRESH }
 end
 
 local function fastSetData(path, version, data)
@@ -464,8 +539,18 @@ local function multiReply(n, packed)
     local t, mode, num, cut, path, data = struct.unpack('>c1BdIIc0Ic0', packed)
     local r
     if t == 's' then r = fastSetData(path, num, data)
-    elseif t == 'c' and mode <= 3 then r = fastCreate(path, cut, MODES[mode], data) end
+    elseif t == 'c' and mode <= 3 then r = fastCreate(path, cut, MODES[mode], data)
+    elseif t == 'd' then r = fastDelete(path, cut, num) end
     if r then return r end
+  elseif n == 2 then
+    local t1, mode1, _, cut1, path1, data1, at = struct.unpack('>c1BdIIc0Ic0', packed)
+    if t1 == 'c' and mode1 <= 3 then
+      local t2, _, num2, cut2, path2 = struct.unpack('>c1BdIIc0Ic0', packed, at)
+      if t2 == 'd' then
+        local r = fastCreateDelete({ path1, cut1, MODES[mode1], data1 }, { path2, cut2, num2 })
+        if r then return r end
+      end
+    end
   end
   return runMulti(n, packed)
 end
