@@ -105,13 +105,17 @@ export interface Run {
   timedOut: boolean;
 }
 
-/** Runs a .ts file with tsx (from the repository root), killing it after `timeoutMs`. */
+/**
+ * Runs a .ts file with tsx (from the repository root), killing it after `timeoutMs`. As
+ * `node --import tsx`, one process: the `tsx` command runs the file in a child of its own,
+ * which outlived the SIGKILL of the timeout (every test run left a `hangs.ts` running).
+ */
 export function runTs(root: string, file: string, timeoutMs: number): Promise<Run> {
   const t0 = performance.now();
   const env = { ...process.env };
   delete env.CORRAL_LOG_LEVEL; // the default level (warn): a warning is a failure too
   return new Promise((done) => {
-    execFile(join(root, 'node_modules/.bin/tsx'), [file], { cwd: root, timeout: timeoutMs, killSignal: 'SIGKILL', env }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', file], { cwd: root, timeout: timeoutMs, killSignal: 'SIGKILL', env }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { code?: number | string; signal?: string; killed?: boolean }) | null;
       done({
         code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
