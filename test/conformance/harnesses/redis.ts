@@ -33,6 +33,9 @@ export function redisHarness(): BackendHarness {
       await admin.connect();
     },
     newCase() {
+      // The previous case's clients are closed by now: its keys can go (the shared Redis is
+      // never flushed, and a case such as the 3 000-children one leaves thousands).
+      if (namespace && admin) void dropNamespace(admin, namespace).catch(() => undefined);
       namespace = `ns-${randomUUID()}`;
       // The previous case's clients are closed by now; their proxies can go.
       old.push(...proxies.values());
@@ -73,9 +76,20 @@ export function redisHarness(): BackendHarness {
     },
     async teardown() {
       await Promise.all([...proxies.values(), ...old].map((p) => p.close()));
+      if (namespace && admin) await dropNamespace(admin, namespace).catch(() => undefined);
       proxies.clear();
       admin?.disconnect();
       admin = null;
     },
   };
+}
+
+/** Unlinks every key of a namespace (they all carry its `{ns}` hash tag). */
+async function dropNamespace(admin: Redis, namespace: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await admin.scan(cursor, 'MATCH', `corral:{${namespace}}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await admin.unlink(...keys);
+  } while (cursor !== '0');
 }
