@@ -9,6 +9,7 @@ import { Interests } from './interests.js';
 import type { Logger } from './logger.js';
 import type { OpInput } from './ops.js';
 import { parentOf, validatePath } from './path.js';
+import { SendOrder } from './send-order.js';
 import type { CreateMode, Data, GetChildrenResult, GetDataResult, OpResult, ReadOp, ReadResult, SessionState, Stat, WatchEvent } from './types.js';
 import { checkCreate, checkOp, checkOptions, checkPositiveInt, checkReadOp, checkVersion, toBytes } from './validate.js';
 import { WatchRegistry, type OneShotKind, type Watcher } from './watch-registry.js';
@@ -60,13 +61,8 @@ export class Client extends EventEmitter<ClientEvents> {
   /** Count of writes issued, so a write can be placed before or after a `watch()` call. */
   private issued = 0;
   private tail: Promise<unknown> = Promise.resolve();
-  /**
-   * While a read that sets a watch declares its interest (a round trip on Redis) and until
-   * it is sent, the ops issued after it wait here, in order, so none reaches the backend
-   * before it: ZooKeeper's FIFO client order is about execution, not only replies. Null
-   * when nothing is held (the usual case: ops go out at once).
-   */
-  private held: Array<() => void> | null = null;
+  /** Calls reach the backend in the order they were made (FIFO client order). */
+  private readonly order = new SendOrder();
   private timer: NodeJS.Timeout | null = null;
   /** While suspended: fires when the session must have expired on the backend too. */
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -129,11 +125,11 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** Like `create`, also returning the new znode's Stat (its czxid is a fencing token). */
   createWithStat(path: string, data?: Data, options?: { mode?: CreateMode; ttlMs?: number }): Promise<{ path: string; stat: Stat }> {
-    return this.call(async () => {
+    return this.call(async (t) => {
       const o = checkOptions<{ mode: CreateMode; ttlMs: number }>(options, 'create');
       const c = checkCreate(path, data, o, this.settings.maxDataBytes);
       const seq = ++this.issued;
-      const r = await this.backend.create(this.sessionId, c.path, c.data, c.mode, c.ttlMs);
+      const r = await this.inTurn(t, () => this.backend.create(this.sessionId, c.path, c.data, c.mode, c.ttlMs));
       this.wrote(r.zxid, seq);
       return { path: r.path, stat: r.stat };
     });
@@ -141,23 +137,23 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** Deletes a znode if its version matches (`-1`, the default, matches any). */
   delete(path: string, version = -1): Promise<void> {
-    return this.call(async () => {
+    return this.call(async (t) => {
       validatePath(path);
       const v = checkVersion(version, path);
       const seq = ++this.issued;
-      const r = await this.backend.delete(this.sessionId, path, v);
+      const r = await this.inTurn(t, () => this.backend.delete(this.sessionId, path, v));
       this.wrote(r.zxid, seq);
     });
   }
 
   /** Replaces a znode's data if its version matches; returns the new Stat. */
   setData(path: string, data: Data, version = -1): Promise<Stat> {
-    return this.call(async () => {
+    return this.call(async (t) => {
       validatePath(path);
       const bytes = toBytes(data, this.settings.maxDataBytes, path, true);
       const v = checkVersion(version, path);
       const seq = ++this.issued;
-      const r = await this.backend.setData(this.sessionId, path, bytes, v);
+      const r = await this.inTurn(t, () => this.backend.setData(this.sessionId, path, bytes, v));
       this.wrote(r.zxid, seq);
       return r.stat;
     });
@@ -169,11 +165,11 @@ export class Client extends EventEmitter<ClientEvents> {
    * @example await zk.multi([op.check('/cfg', 3), op.setData('/cfg', 'v2'), op.create('/log/e-', 'x', { mode: 'persistent_sequential' })])
    */
   multi(ops: readonly OpInput[]): Promise<OpResult[]> {
-    return this.call(async () => {
+    return this.call(async (t) => {
       if (!Array.isArray(ops)) throw new BadArgumentsError(`Expected multi ops to be an array, got ${ops === null ? 'null' : typeof ops}`);
       const checked = ops.map((o) => checkOp(o, this.settings.maxDataBytes));
       const seq = ++this.issued;
-      const reply = await this.backend.multi(this.sessionId, checked);
+      const reply = await this.inTurn(t, () => this.backend.multi(this.sessionId, checked));
       if (reply.ok) {
         this.wrote(reply.zxid, seq);
         return reply.results;
@@ -192,15 +188,15 @@ export class Client extends EventEmitter<ClientEvents> {
    * znode's creation, data change or deletion.
    */
   exists(path: string, options?: { watch?: WatchOption }): Promise<Stat | null> {
-    return this.call(async () => {
+    return this.call(async (t) => {
       validatePath(path);
       const watcher = this.watcherOf(options);
-      const mark = watcher ? await this.prepareInOrder(path, 'node', watcher) : 0;
+      // Declaring the watch's interest first may take a round trip; reads made after this
+      // one prepare meanwhile too, and every call is still sent in order (inTurn).
+      const mark = watcher ? await this.prepare(path, 'node', watcher) : 0;
       let armed = false;
       try {
-        const pending = this.backend.exists(path);
-        if (watcher) this.releaseHeld();
-        const r = await pending;
+        const r = await this.inTurn(t, () => this.backend.exists(path));
         this.saw(r.zxid);
         armed = true;
         if (watcher) this.arm('data', path, watcher, r.zxid, mark, r.stat !== null);
@@ -216,15 +212,15 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** The znode's data and Stat. A watch set here fires on data change or deletion. */
   getData(path: string, options?: { watch?: WatchOption }): Promise<GetDataResult> {
-    return this.call(async () => {
+    return this.call(async (t) => {
       validatePath(path);
       const watcher = this.watcherOf(options);
-      const mark = watcher ? await this.prepareInOrder(path, 'node', watcher) : 0;
+      // Declaring the watch's interest first may take a round trip; reads made after this
+      // one prepare meanwhile too, and every call is still sent in order (inTurn).
+      const mark = watcher ? await this.prepare(path, 'node', watcher) : 0;
       let armed = false;
       try {
-        const pending = this.backend.getData(path);
-        if (watcher) this.releaseHeld();
-        const r = await pending;
+        const r = await this.inTurn(t, () => this.backend.getData(path));
         this.saw(r.zxid);
         armed = true;
         if (watcher) this.arm('data', path, watcher, r.zxid, mark);
@@ -244,19 +240,19 @@ export class Client extends EventEmitter<ClientEvents> {
    * previous page's `next`) to page through very large child lists.
    */
   getChildren(path: string, options?: { watch?: WatchOption; limit?: number; after?: string }): Promise<GetChildrenResult> {
-    return this.call(async () => {
+    return this.call(async (t) => {
       validatePath(path);
       const o = checkOptions<{ watch: WatchOption; limit: number; after: string }>(options, 'getChildren');
       const page = o.limit !== undefined || o.after !== undefined
         ? { limit: o.limit === undefined ? undefined : checkPositiveInt(o.limit, 'limit'), after: checkAfter(o.after) }
         : undefined;
       const watcher = this.watcherOf(options);
-      const mark = watcher ? await this.prepareInOrder(path, 'children', watcher) : 0;
+      // Declaring the watch's interest first may take a round trip; reads made after this
+      // one prepare meanwhile too, and every call is still sent in order (inTurn).
+      const mark = watcher ? await this.prepare(path, 'children', watcher) : 0;
       let armed = false;
       try {
-        const pending = this.backend.getChildren(path, page);
-        if (watcher) this.releaseHeld();
-        const r = await pending;
+        const r = await this.inTurn(t, () => this.backend.getChildren(path, page));
         this.saw(r.zxid);
         armed = true;
         if (watcher) this.arm('child', path, watcher, r.zxid, mark);
@@ -281,11 +277,11 @@ export class Client extends EventEmitter<ClientEvents> {
    * if (cfg.type === 'getData') console.log(cfg.data.toString(), kids);
    */
   multiRead(ops: readonly ReadOp[]): Promise<ReadResult[]> {
-    return this.call(async () => {
+    return this.call(async (t) => {
       if (!Array.isArray(ops)) throw new BadArgumentsError(`Expected multiRead ops to be an array, got ${ops === null ? 'null' : typeof ops}`);
       const checked = ops.map(checkReadOp);
       if (checked.length === 0) return [];
-      const r = await this.backend.multiRead(checked);
+      const r = await this.inTurn(t, () => this.backend.multiRead(checked));
       this.saw(r.zxid);
       await this.flush(r.zxid);
       return r.results;
@@ -294,9 +290,9 @@ export class Client extends EventEmitter<ClientEvents> {
 
   /** Waits until every write acknowledged before this call is visible to this client. */
   sync(path = '/'): Promise<void> {
-    return this.call(async () => {
+    return this.call(async (t) => {
       validatePath(path);
-      const r = await this.backend.sync(path);
+      const r = await this.inTurn(t, () => this.backend.sync(path));
       this.saw(r.zxid);
       await this.flush(r.zxid);
     });
@@ -355,14 +351,17 @@ export class Client extends EventEmitter<ClientEvents> {
   // ---- internals: op plumbing ------------------------------------------------------
 
   /** Runs an op and hands out its result only after every earlier op's result (issue order). */
-  private call<T>(fn: () => Promise<T>): Promise<T> {
+  private call<T>(fn: (ticket: number) => Promise<T>): Promise<T> {
     let p: Promise<T>;
     try {
       this.usable();
-      const held = this.held;
-      p = (held ? new Promise<T>((resolve, reject) => held.push(() => fn().then(resolve, reject))) : fn()).catch((err) => {
+      const ticket = this.order.take();
+      p = fn(ticket).catch((err) => {
         throw this.failed(err);
       });
+      // A call that failed before it sent must not hold back the ones made after it.
+      const done = () => this.order.done(ticket);
+      p.then(done, done);
       // `p` is only chained once the earlier ops settle; mark it handled now, so a later op
       // failing before an earlier one completes is not reported as an unhandled rejection.
       p.catch(noop);
@@ -434,31 +433,23 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   /**
-   * prepare() for a read about to be sent, holding back the ops issued after it until the
-   * caller has sent it and calls {@link releaseHeld} (at once if preparing fails).
+   * Sends `send()` in the call's turn (see SendOrder): at once unless an earlier call has yet
+   * to send. Returns the backend's own promise when it can, adding no step between its reply
+   * and the caller (the bookkeeping of a write, `wrote()`, must not fall behind a watch
+   * being armed meanwhile).
    */
-  private async prepareInOrder(path: string, kind: InterestKind, watcher: Watcher): Promise<number> {
-    this.held ??= [];
-    try {
-      return await this.prepare(path, kind, watcher);
-    } catch (err) {
-      this.releaseHeld();
-      throw err;
+  private inTurn<R>(ticket: number, send: () => Promise<R>): Promise<R> {
+    const turn = this.order.turn(ticket);
+    if (turn === null) {
+      const pending = send();
+      this.order.done(ticket);
+      return pending;
     }
-  }
-
-  /** Starts the ops held back, in order, until one of them holds the rest again. */
-  private releaseHeld(): void {
-    const held = this.held;
-    this.held = null;
-    if (!held) return;
-    for (let i = 0; i < held.length; i++) {
-      held[i]();
-      if (this.held) {
-        (this.held as Array<() => void>).push(...held.slice(i + 1));
-        return;
-      }
-    }
+    return turn.then(() => {
+      const pending = send();
+      this.order.done(ticket);
+      return pending;
+    });
   }
 
   /** Declares interest before the read, so no event can slip between the read and the watch. */

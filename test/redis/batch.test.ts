@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BadVersionError, connect, NodeExistsError, NoNodeError, op, type Client } from '../../core/index.js';
+import { startProxy } from '../faults/index.js';
 
 /**
  * Group commit (core/redis/batch.ts): the writes a client issues while it is busy go to
@@ -123,5 +124,27 @@ describe('redis group commit', () => {
       const stat = (await zk.exists(made[i]))!;
       expect(stat.ephemeralOwner).toBe(i % 2 ? zk.sessionId : null);
     }
+  });
+
+  it('reads that set watches, made together, declare their interests in parallel and are still sent in order', async () => {
+    // 50 ms each way between the client and Redis: one SUBSCRIBE round trip after another
+    // would take 20 × 100 ms; in parallel the whole lot takes a few round trips.
+    const target = new URL(REDIS_URL);
+    const proxy = await startProxy({ targetHost: target.hostname, targetPort: Number(target.port || 6379) });
+    cleanups.push(() => proxy.close());
+    const zk = await connect({ redis: proxy.url }, { namespace: `wb-${randomUUID()}`, logger: quiet });
+    cleanups.push(() => zk.close());
+    await zk.create('/w');
+    await Promise.all(Array.from({ length: 20 }, (_, i) => zk.create(`/w/n${i}`, 'v0')));
+    proxy.setDelay(50);
+    const t0 = performance.now();
+    const reads = Array.from({ length: 20 }, (_, i) => zk.getData(`/w/n${i}`, { watch: () => undefined }));
+    // Made after the reads: sent after them, so none of them sees it.
+    const write = zk.setData('/w/n19', 'v1');
+    const results = await Promise.all(reads);
+    await write;
+    const ms = performance.now() - t0;
+    expect(results.map((r) => r.data.toString())).toEqual(Array.from({ length: 20 }, () => 'v0'));
+    expect(ms).toBeLessThan(1200);
   });
 });
