@@ -111,7 +111,9 @@ local function runMulti(n, packed)
 
   local function remember(path, v)
     if before[path] == nil then
-      before[path] = v.exists and { exists = true, o = v.o, m = v.m } or ABSENT
+      -- The entry itself: nothing changes an existing znode's exists, o or m in place (a
+      -- delete or re-create puts a new entry in `view`), and one table fewer per znode counts.
+      before[path] = v.exists and v or ABSENT
       touched[#touched + 1] = path
     end
   end
