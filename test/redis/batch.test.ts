@@ -74,6 +74,26 @@ describe('redis group commit', () => {
     expect((await zk.getChildren('/')).children).toEqual(['a', 'b']);
   });
 
+  it('a batch too big for one call is split (64 calls or 256 KB each), in order', async () => {
+    const { zk, sent } = await observedClient();
+    await zk.create('/big');
+    const before = scriptCalls(sent);
+    // 150 creates of 4 KB (600 KB: 3 calls by size) and 100 small setData: 250 multis are
+    // 4 calls by count at least.
+    const creates = Array.from({ length: 150 }, (_, i) => zk.createWithStat(`/big/c${i}`, Buffer.alloc(4096, i % 256)));
+    const sets = Array.from({ length: 100 }, (_, i) => zk.setData('/big', String(i)));
+    const made = await Promise.all(creates);
+    const stats = await Promise.all(sets);
+    expect(scriptCalls(sent) - before).toBeGreaterThanOrEqual(4);
+    const zxids = [...made.map((m) => m.stat.czxid), ...stats.map((st) => st.mzxid)];
+    for (let i = 1; i < zxids.length; i++) expect(zxids[i]).toBeGreaterThan(zxids[i - 1]);
+    expect(stats.map((st) => st.version)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    const { data } = await zk.getData('/big/c149');
+    expect(data.length).toBe(4096);
+    expect(data[0]).toBe(149);
+    expect((await zk.getChildren('/big')).children).toHaveLength(150);
+  });
+
   it('reads issued together go as one script call, each with its own answer', async () => {
     const { zk, sent } = await observedClient();
     await zk.create('/d', Buffer.from([0, 255, 10, 0]));
