@@ -87,9 +87,9 @@ export class TaskClient {
    * @example const id = await tasks.submit({ url: 'https://example.com' }, { priority: 5, timeoutMs: 10_000 });
    */
   async submit(payload: unknown, options?: TaskOptions): Promise<string> {
-    const { record, key } = this.prepare(payload, options);
+    const { record, key, keyTtlMs } = this.prepare(payload, options);
     await this.ensure();
-    if (key) return this.submitKeyed(record, key);
+    if (key) return this.submitKeyed(record, key, keyTtlMs);
     const [r] = await this.zk.multi([op.create(`${TASKS}/${TASK_PREFIX}`, record, { mode: 'persistent_sequential' })]);
     return leaf(r.path);
   }
@@ -109,7 +109,7 @@ export class TaskClient {
     const ids: string[] = new Array(items.length);
     const plain: number[] = [];
     for (let i = 0; i < prepared.length; i++) {
-      if (prepared[i].key) ids[i] = await this.submitKeyed(prepared[i].record, prepared[i].key);
+      if (prepared[i].key) ids[i] = await this.submitKeyed(prepared[i].record, prepared[i].key, prepared[i].keyTtlMs);
       else plain.push(i);
     }
     // A few batches on the way at a time: enough to keep Redis busy, without building all
@@ -408,8 +408,8 @@ export class TaskClient {
     return this.folders;
   }
 
-  private prepare(payload: unknown, options?: TaskOptions): { record: Buffer; key: string } {
-    const { opts, delay } = normalizeOptions(options);
+  private prepare(payload: unknown, options?: TaskOptions): { record: Buffer; key: string; keyTtlMs: number } {
+    const { opts, delay, keyTtlMs } = normalizeOptions(options);
     const now = Date.now();
     const rec: TaskRecord = { payload, opts, attempts: 0, stalls: 0, notBefore: delay > 0 ? now + delay : 0, submittedAt: now };
     if (payload === undefined) throw new BadArgumentsError('Expected a task payload (any JSON value), got undefined');
@@ -417,7 +417,7 @@ export class TaskClient {
     if (record.length > this.zk.settings.maxDataBytes) {
       throw new BadArgumentsError(`Task too large: ${record.length} bytes encoded > maxDataBytes ${this.zk.settings.maxDataBytes}`);
     }
-    return { record, key: opts.idempotencyKey };
+    return { record, key: opts.idempotencyKey, keyTtlMs };
   }
 
   /**
@@ -428,7 +428,7 @@ export class TaskClient {
    * as a whole and we try again with the new cversion. A multi whose reply was lost either
    * happened (the key answers the resubmit) or did not: never a key without its id.
    */
-  private async submitKeyed(record: Buffer, key: string): Promise<string> {
+  private async submitKeyed(record: Buffer, key: string, ttlMs: number): Promise<string> {
     const path = keyPath(key);
     for (let round = 0; ; round++) {
       const existing = await this.readKey(path);
@@ -437,7 +437,9 @@ export class TaskClient {
       if (!parent) throw new NoNodeError(TASKS);
       const id = `${TASK_PREFIX}${String(parent.cversion).padStart(10, '0')}`;
       try {
-        await this.zk.multi([op.create(taskPath(id), record), op.create(path, id)]);
+        // A key with a TTL is a TTL znode: gone that long after the submit (it never changes).
+        const keyNode = ttlMs > 0 ? op.create(path, id, { mode: 'persistent_with_ttl', ttlMs }) : op.create(path, id);
+        await this.zk.multi([op.create(taskPath(id), record), keyNode]);
         return id;
       } catch (err) {
         // The key (another submit won: read it) or the name (another create: new cversion).

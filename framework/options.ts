@@ -29,6 +29,11 @@ export interface TaskOptions {
   removeOnFail?: Retention;
   /** A resubmitted task with the same key is not stored (or run) again: submit returns the first id. */
   idempotencyKey?: string;
+  /**
+   * How long the idempotency key is kept, in ms from the submit: after that a submit with
+   * the same key stores a new task. Default: for ever. Only with `idempotencyKey`.
+   */
+  idempotencyTtlMs?: number;
 }
 
 /** Options as stored with the task: every default filled in. */
@@ -46,17 +51,21 @@ export interface NormalizedOptions {
 /** How long `removeOnComplete: true` keeps a record: long enough for `wait()` to read it. */
 export const SOON_MS = 1000;
 const MAX_MS = 2 ** 31 - 1;
+/** The longest TTL a znode takes (core's limit). */
+const MAX_TTL_MS = 2 ** 40 - 1;
 const LABEL = /^[A-Za-z0-9_.:-]{1,64}$/;
 const KEY = /^[A-Za-z0-9_.:@=+-]{1,200}$/;
-const KNOWN = new Set(['attempts', 'backoff', 'timeoutMs', 'priority', 'delay', 'labels', 'removeOnComplete', 'removeOnFail', 'idempotencyKey']);
+const KNOWN = new Set(['attempts', 'backoff', 'timeoutMs', 'priority', 'delay', 'labels', 'removeOnComplete', 'removeOnFail', 'idempotencyKey', 'idempotencyTtlMs']);
 
 /**
  * Checks task options and fills in defaults; anything off throws BadArgumentsError naming
- * the option. Returns the stored form and the delay (which becomes an absolute `notBefore`).
+ * the option. Returns the stored form, the delay (which becomes an absolute `notBefore`)
+ * and how long the idempotency key is kept (0: for ever; only submit needs it, so it is
+ * not stored with the task).
  */
-export function normalizeOptions(options: unknown): { opts: NormalizedOptions; delay: number } {
+export function normalizeOptions(options: unknown): { opts: NormalizedOptions; delay: number; keyTtlMs: number } {
   // Most submits pass no options: share one frozen set of defaults (20 000 tasks, one object).
-  if (options === undefined || options === null) return (DEFAULTS ??= Object.freeze({ opts: deepFreeze(normalizeOptions({}).opts), delay: 0 }));
+  if (options === undefined || options === null) return (DEFAULTS ??= Object.freeze({ opts: deepFreeze(normalizeOptions({}).opts), delay: 0, keyTtlMs: 0 }));
   if (typeof options !== 'object' || Array.isArray(options)) throw new BadArgumentsError(`Expected task options to be an object, got ${show(options)}`);
   const o = options as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw new BadArgumentsError(`Unknown task option \`${k}\`; expected one of ${[...KNOWN].join(', ')}`);
@@ -72,6 +81,7 @@ export function normalizeOptions(options: unknown): { opts: NormalizedOptions; d
       idempotencyKey: o.idempotencyKey === undefined ? '' : key(o.idempotencyKey),
     },
     delay: o.delay === undefined ? 0 : int(o.delay, 'delay', 0, MAX_MS),
+    keyTtlMs: keyTtl(o.idempotencyTtlMs, o.idempotencyKey),
   };
 }
 
@@ -115,6 +125,12 @@ function retention(v: unknown, name: string): number {
   throw new BadArgumentsError(`Expected \`${name}\` to be a boolean or { age: ms }, got ${show(v)}`);
 }
 
+function keyTtl(v: unknown, key: unknown): number {
+  if (v === undefined) return 0;
+  if (key === undefined) throw new BadArgumentsError('`idempotencyTtlMs` needs an `idempotencyKey`');
+  return int(v, 'idempotencyTtlMs', 1, MAX_TTL_MS);
+}
+
 function key(v: unknown): string {
   if (typeof v !== 'string' || !KEY.test(v) || v === '.' || v === '..') {
     throw new BadArgumentsError(`Expected \`idempotencyKey\` to be 1-200 characters of A-Z a-z 0-9 _ . : @ = + -, got ${show(v)}`);
@@ -138,7 +154,7 @@ export function show(v: unknown): string {
   return String(v);
 }
 
-let DEFAULTS: { opts: NormalizedOptions; delay: number } | null = null;
+let DEFAULTS: { opts: NormalizedOptions; delay: number; keyTtlMs: number } | null = null;
 
 function deepFreeze<T>(o: T): T {
   if (typeof o === 'object' && o !== null) {

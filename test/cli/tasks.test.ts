@@ -65,6 +65,28 @@ describe('task commands against a running master and worker (Redis, real process
     expect((await run(['status', id, '--wait'])).code).toBe(1);
   });
 
+  it('submit --idempotency-key answers a resubmit with the first id; --idempotency-ttl lets the key go', async () => {
+    const first = await run(['submit', '{"text":"once"}', '--idempotency-key', 'cli-once', '--delay', '60000']);
+    expect(first.code, first.stderr).toBe(0);
+    const again = await run(['submit', '{"text":"once"}', '--idempotency-key', 'cli-once', '--delay', '60000']);
+    expect(again.stdout).toBe(first.stdout);
+    const short = await run(['submit', '{"text":"short"}', '--idempotency-key', 'cli-short', '--idempotency-ttl', '200', '--delay', '60000']);
+    expect(short.code, short.stderr).toBe(0);
+    // Until the key expires a resubmit gets the same id (and stores nothing); then a new one.
+    let later = short;
+    for (const end = Date.now() + 10_000; later.stdout === short.stdout && Date.now() < end;) {
+      await new Promise((r) => setTimeout(r, 150));
+      later = await run(['submit', '{"text":"short"}', '--idempotency-key', 'cli-short', '--delay', '60000']);
+      expect(later.code, later.stderr).toBe(0);
+    }
+    expect(later.stdout).toMatch(/^task-\d{10}\n$/);
+    expect(later.stdout).not.toBe(short.stdout);
+    const badTtl = await run(['submit', '{"text":"x"}', '--idempotency-ttl', '200']);
+    expect(badTtl.code).toBe(2);
+    expect(badTtl.stderr).toMatch(/^corral: `idempotencyTtlMs` needs an `idempotencyKey`\n$/);
+    for (const out of [first, short, later]) await run(['cancel', out.stdout.trim()]);
+  });
+
   it('bad task JSON and bad task options are usage errors and store nothing', async () => {
     const before = JSON.parse((await run(['tasks', '--json'])).stdout).counts;
     const badJson = await run(['submit', '-'], '{"text":"ok"}\n{"text": nope}\n');

@@ -220,6 +220,23 @@ describe.each([
     expect(runs).toBe(1);
   });
 
+  it('an idempotency key with idempotencyTtlMs answers resubmits until it expires, then a new task is stored', async () => {
+    const { zk, tasks } = await setup();
+    const a = await tasks.submit({ x: 1 }, { idempotencyKey: 'short', idempotencyTtlMs: 300 });
+    const forever = await tasks.submit({ x: 1 }, { idempotencyKey: 'kept' });
+    expect(await tasks.submit({ x: 2 }, { idempotencyKey: 'short', idempotencyTtlMs: 300 })).toBe(a);
+    expect((await zk.exists('/keys/short'))!.ephemeralOwner).toBeNull();
+    // Gone a TTL after the submit (the reaper's tick on top), not before.
+    const deadline = Date.now() + 5000;
+    while ((await zk.exists('/keys/short')) !== null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await zk.exists('/keys/short')).toBeNull();
+    const b = await tasks.submit({ x: 3 }, { idempotencyKey: 'short' });
+    expect(b).not.toBe(a);
+    expect((await tasks.counts()).queued).toBe(3);
+    // A key without a TTL stays.
+    expect(await tasks.submit({ x: 4 }, { idempotencyKey: 'kept' })).toBe(forever);
+  });
+
   it('an idempotent submit whose reply was lost is answered by the key on resubmit: one task, same id', async () => {
     const { ns, zk, tasks } = await setup();
     // Apply the next multi, then fail as if its reply had been lost on the way back.
@@ -278,6 +295,8 @@ describe.each([
       { attempts: 0 }, { attempts: 1.5 }, { backoff: -1 }, { backoff: { type: 'linear', delay: 1 } }, { timeoutMs: 0 },
       { priority: 'high' }, { delay: -5 }, { labels: 'gpu' }, { labels: [''] }, { removeOnComplete: 3 },
       { idempotencyKey: '' }, { idempotencyKey: 'a/b' }, { bogus: 1 }, 'fast',
+      { idempotencyTtlMs: 1000 }, { idempotencyKey: 'k', idempotencyTtlMs: 0 }, { idempotencyKey: 'k', idempotencyTtlMs: 1.5 },
+      { idempotencyKey: 'k', idempotencyTtlMs: '1000' }, { idempotencyKey: 'k', idempotencyTtlMs: 2 ** 40 },
     ];
     for (const o of bad) await expect(tasks.submit({}, o as never)).rejects.toBeInstanceOf(BadArgumentsError);
     await expect(tasks.submit(undefined)).rejects.toBeInstanceOf(BadArgumentsError);

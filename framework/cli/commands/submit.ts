@@ -33,6 +33,7 @@ export const submit = defineCommand({
       .option('delay', { type: 'number', describe: 'Do not start before this many ms from now' })
       .option('labels', { alias: 'l', type: 'string', array: true, describe: 'Run only on workers with all these labels' })
       .option('idempotency-key', { type: 'string', describe: 'Submitting the same key again returns the first task (one task only)' })
+      .option('idempotency-ttl', { type: 'number', describe: 'Keep the idempotency key this many ms (default: for ever)' })
       .example(`corral submit '{"n": 21}' --wait`, 'one task; prints its result')
       .example('corral submit --file tasks.jsonl --attempts 3 --wait', 'many tasks, retried up to 3 times')
       .example('generate-tasks | corral submit - --wait --json', 'JSON lines from stdin, results as JSON lines'),
@@ -67,6 +68,7 @@ export const submit = defineCommand({
 
 function commonOptions(a: {
   attempts?: number; backoff?: number; exponential: boolean; taskTimeout?: number; priority?: number; delay?: number; labels?: string[]; idempotencyKey?: string;
+  idempotencyTtl?: number;
 }): TaskOptions {
   const o: TaskOptions = {};
   if (a.attempts !== undefined) o.attempts = a.attempts;
@@ -77,6 +79,7 @@ function commonOptions(a: {
   if (a.delay !== undefined) o.delay = a.delay;
   if (a.labels !== undefined) o.labels = a.labels.flatMap((l) => String(l).split(',')).map((l) => l.trim()).filter((l) => l !== '');
   if (a.idempotencyKey !== undefined) o.idempotencyKey = a.idempotencyKey;
+  if (a.idempotencyTtl !== undefined) o.idempotencyTtlMs = a.idempotencyTtl;
   return o;
 }
 
