@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ConnectTarget } from '../../core/index.js';
 import { runCli } from '../../framework/cli/cli.js';
+import { testNamespace } from '../namespace.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'corral.js');
@@ -16,7 +16,7 @@ export interface CliResult {
   stderr: string;
 }
 
-export const ns = (): string => `ns-${randomUUID()}`;
+export const ns = (): string => testNamespace('ns');
 
 /** Runs `corral …` inside this process against `target` (e.g. a shared memory store). */
 export async function cliInProcess(

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { connect, ConnectionLossError, MemoryBackend, memoryStore } from '../../core/index.js';
 import { nextState, recorder } from '../conformance/context.js';
 import { quietLogger } from '../conformance/logger.js';
+import { testNamespace } from '../namespace.js';
 
 /** A memory backend whose next event flush fails, as a PING on a dropping link would. */
 class FailingFlush extends MemoryBackend {
@@ -19,7 +19,7 @@ class FailingFlush extends MemoryBackend {
 
 describe('a read that armed its watch, then failed', () => {
   it('keeps the watch armed: it still fires on the next change', async () => {
-    const namespace = `ns-${randomUUID()}`;
+    const namespace = testNamespace('ns');
     const backend = new FailingFlush(memoryStore(namespace));
     const a = await connect({ backend }, { namespace, logger: quietLogger, sessionTimeoutMs: 2000 });
     const b = await connect({ backend: 'memory' }, { namespace, logger: quietLogger });

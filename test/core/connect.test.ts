@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   BadArgumentsError, connect, ConnectionLossError, CorralError, DataTooLargeError, errorFromCode, isRetryable,
@@ -6,8 +5,9 @@ import {
 } from '../../core/index.js';
 import { sleep } from '../conformance/context.js';
 import { quietLogger } from '../conformance/logger.js';
+import { testNamespace } from '../namespace.js';
 
-const ns = () => `ns-${randomUUID()}`;
+const ns = () => testNamespace('ns');
 
 describe('connect() options', () => {
   it.each([

@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, deleteRecursive, ensurePath, InvalidPathError, type Client } from '../../core/index.js';
 import { quietLogger } from '../conformance/logger.js';
+import { testNamespace } from '../namespace.js';
 
 describe('ensurePath / deleteRecursive', () => {
   let zk: Client;
   beforeEach(async () => {
-    zk = await connect({ backend: 'memory' }, { namespace: `ns-${randomUUID()}`, logger: quietLogger });
+    zk = await connect({ backend: 'memory' }, { namespace: testNamespace('ns'), logger: quietLogger });
   });
   afterEach(() => zk.close());
 

@@ -1,15 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { connect, memoryStore, type Client, type MemoryStore } from '../../core/index.js';
 import { checkTreeInvariants, TreeHistory } from '../conformance/invariants.js';
 import { quietLogger } from '../conformance/logger.js';
+import { testNamespace } from '../namespace.js';
 
 /**
  * The checker must catch what it claims to: each case corrupts a real memory store behind
  * the client's back (the only way to build a tree the service itself never produces).
  */
 async function setup(): Promise<{ zk: Client; store: MemoryStore; live: () => Promise<Set<string>> }> {
-  const namespace = `ns-${randomUUID()}`;
+  const namespace = testNamespace('ns');
   const zk = await connect({ backend: 'memory' }, { namespace, logger: quietLogger });
   const store = memoryStore(namespace);
   await zk.create('/a', 'data');

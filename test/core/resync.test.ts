@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { connect, MemoryBackend, memoryStore, op, type Client, type WatchEvent } from '../../core/index.js';
 import { nextState, recorder, sleep } from '../conformance/context.js';
 import { quietLogger } from '../conformance/logger.js';
+import { testNamespace } from '../namespace.js';
 
 /**
  * No silent loss when the change log no longer reaches back to the disconnect: the client
@@ -11,7 +11,7 @@ import { quietLogger } from '../conformance/logger.js';
  * two events each, pushes everything older out).
  */
 async function pair(): Promise<[Client, Client]> {
-  const namespace = `ns-${randomUUID()}`;
+  const namespace = testNamespace('ns');
   const a = await connect({ backend: 'memory' }, { namespace, logger: quietLogger, sessionTimeoutMs: 5000 });
   const b = await connect({ backend: 'memory' }, { namespace, logger: quietLogger });
   return [a, b];
@@ -97,7 +97,7 @@ describe('reconnect after the change log was trimmed', () => {
 
 describe('memory change log', () => {
   it('a write whose events were partly trimmed is not handed out as complete', async () => {
-    const namespace = `ns-${randomUUID()}`;
+    const namespace = testNamespace('ns');
     const zk = await connect({ backend: 'memory' }, { namespace, logger: quietLogger });
     await zk.create('/f');
     const store = memoryStore(namespace);

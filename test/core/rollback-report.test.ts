@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { connect, MemoryBackend, memoryStore, type StoreRolledBackError } from '../../core/index.js';
 import { recorder, sleep } from '../conformance/context.js';
 import { quietLogger } from '../conformance/logger.js';
+import { testNamespace } from '../namespace.js';
 
 /** A memory backend whose heartbeat replies can be held back after the store answered them. */
 class HeldBeats extends MemoryBackend {
@@ -21,7 +21,7 @@ class HeldBeats extends MemoryBackend {
 
 describe('store rollback detection', () => {
   it('an event that overtakes a heartbeat reply is not taken for a store that went back in time', async () => {
-    const namespace = `ns-${randomUUID()}`;
+    const namespace = testNamespace('ns');
     const backend = new HeldBeats(memoryStore(namespace));
     const a = await connect({ backend }, { namespace, logger: quietLogger, sessionTimeoutMs: 600 });
     const b = await connect({ backend: 'memory' }, { namespace, logger: quietLogger });

@@ -9,7 +9,7 @@
  * import { startRedis, startProxy, spawnTs } from '../faults/index.js';
  * await using redis = await startRedis({ aof: 'everysec' });
  * await using proxy = await startProxy({ targetPort: redis.port });
- * const zk = await connect({ redis: proxy.url }, { namespace: `ns-${randomUUID()}`, sessionTimeoutMs: 600 });
+ * const zk = await connect({ redis: proxy.url }, { namespace: testNamespace('ns'), sessionTimeoutMs: 600 });
  * proxy.block();   // zk is partitioned, its session will expire
  */
 export { startProxy, type Proxy, type ProxyOptions } from './proxy.js';

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BadArgumentsError, connect, ConnectionLossError, type Client, type ConnectTarget } from '../../core/index.js';
 import {
   createMaster, createTaskClient, createWorker, NoSuchTaskError, TaskCancelledError, TaskFailedError,
   type Master, type TaskHandler, type Worker,
 } from '../../framework/index.js';
+import { testNamespace } from '../namespace.js';
 
 // The framework's features, every role in this process, on each backend (the memory
 // backend shares one tree per namespace in-process; Redis is the local server). Fault
@@ -20,7 +20,7 @@ interface Setup { ns: string; zk: Client; tasks: ReturnType<typeof createTaskCli
 let target: ConnectTarget = { backend: 'memory' };
 
 async function setup(): Promise<Setup> {
-  const ns = `fw-${randomUUID()}`;
+  const ns = testNamespace('fw');
   const zk = await connect(target, { namespace: ns, sessionTimeoutMs: 1000 });
   closers.push(() => zk.close());
   return { ns, zk, tasks: createTaskClient(zk) };

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Client } from '../../core/index.js';
 import { createTaskClient, type StatusRecord, type TaskClient } from '../../framework/index.js';
 import { listAll } from '../../framework/tree.js';
 import { spawnTs, type TsProcess } from '../faults/index.js';
+import { testNamespace } from '../namespace.js';
 
 // The framework's guarantees with real OS processes on the Redis backend: masters and
 // workers are tsx children that get SIGKILLed, SIGSTOPped and SIGCONTed.
@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 async function setup(): Promise<{ ns: string; zk: Client; tasks: TaskClient }> {
-  const ns = `fw-${randomUUID()}`;
+  const ns = testNamespace('fw');
   const zk = await connect({ redis: REDIS }, { namespace: ns, sessionTimeoutMs: 5000 });
   clients.push(zk);
   return { ns, zk, tasks: createTaskClient(zk) };

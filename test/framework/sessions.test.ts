@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, MemoryBackend, memoryStore, type Client } from '../../core/index.js';
 import { createMaster, createTaskClient, createWorker, type Master, type Worker } from '../../framework/index.js';
+import { testNamespace } from '../namespace.js';
 
 // Session loss, in one process on the memory backend: a client's link is cut with
 // MemoryBackend.cut() past its session timeout, so its session expires for real while the
@@ -44,7 +44,7 @@ async function until(cond: () => boolean | Promise<boolean>, ms: number): Promis
 }
 
 async function setup() {
-  const ns = `fw-${randomUUID()}`;
+  const ns = testNamespace('fw');
   const zk = await connect({ backend: 'memory' }, { namespace: ns, sessionTimeoutMs: 5000 });
   closers.push(() => zk.close());
   return { ns, zk, tasks: createTaskClient(zk) };

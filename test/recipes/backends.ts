@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { connect, ConnectionLossError, MemoryBackend, memoryStore, type Backend, type Client, type ConnectOptions } from '../../core/index.js';
 import { RedisBackend } from '../../core/redis/index.js';
 import { startProxy, type Proxy } from '../faults/index.js';
 import { selectedBackends } from '../reliability/targets.js';
+import { testNamespace } from '../namespace.js';
 
 export type BackendKind = 'memory' | 'redis';
 export const REDIS_URL = process.env.CORRAL_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -11,7 +11,7 @@ export const REDIS_URL = process.env.CORRAL_REDIS_URL ?? 'redis://127.0.0.1:6379
 async function requireRedis(): Promise<void> {
   let zk: Client;
   try {
-    zk = await connect({ redis: REDIS_URL }, { namespace: `probe-${randomUUID()}`, sessionTimeoutMs: 1000 });
+    zk = await connect({ redis: REDIS_URL }, { namespace: testNamespace('probe'), sessionTimeoutMs: 1000 });
   } catch (err) {
     throw new Error(
       `The recipe tests run on Redis too, and no Redis answered at ${REDIS_URL} (${(err as Error).message}). ` +
@@ -26,7 +26,7 @@ export const BACKENDS: BackendKind[] = selectedBackends();
 if (BACKENDS.includes('redis')) await requireRedis();
 
 export function newNamespace(): string {
-  return `ns-${randomUUID()}`;
+  return testNamespace('ns');
 }
 
 /** A client on the given backend. */

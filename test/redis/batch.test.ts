@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BadVersionError, connect, NodeExistsError, NoNodeError, op, type Client } from '../../core/index.js';
 import { startProxy } from '../faults/index.js';
+import { testNamespace } from '../namespace.js';
 
 /**
  * Group commit (core/redis/batch.ts): the writes a client issues while it is busy go to
@@ -27,7 +27,7 @@ async function observedClient(): Promise<{ zk: Client; sent: string[] }> {
     sent.push(command.name);
     return send(command, stream);
   }) as Redis['sendCommand'];
-  const zk = await connect({ redis: base }, { namespace: `wb-${randomUUID()}`, logger: quiet });
+  const zk = await connect({ redis: base }, { namespace: testNamespace('wb'), logger: quiet });
   cleanups.push(async () => {
     await zk.close();
     base.disconnect();
@@ -152,7 +152,7 @@ describe('redis group commit', () => {
     const target = new URL(REDIS_URL);
     const proxy = await startProxy({ targetHost: target.hostname, targetPort: Number(target.port || 6379) });
     cleanups.push(() => proxy.close());
-    const zk = await connect({ redis: proxy.url }, { namespace: `wb-${randomUUID()}`, logger: quiet });
+    const zk = await connect({ redis: proxy.url }, { namespace: testNamespace('wb'), logger: quiet });
     cleanups.push(() => zk.close());
     await zk.create('/w');
     await Promise.all(Array.from({ length: 20 }, (_, i) => zk.create(`/w/n${i}`, 'v0')));

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, op, type Client, type WatchEvent } from '../../core/index.js';
 import { keySlot, namespaceKeys } from '../../core/redis/index.js';
 import { startRedis, type RedisServer } from '../faults/index.js';
+import { testNamespace } from '../namespace.js';
 
 /** Redis Cluster: every key of a namespace in one slot, and a real 3-master local cluster. */
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -13,7 +14,7 @@ const run = promisify(execFile);
 
 describe('Redis Cluster key layout', () => {
   it('every key and channel of a namespace maps to one slot; namespaces spread over slots', async () => {
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const zk = await connect({ redis: 'redis://127.0.0.1:6379' }, { namespace: ns, logger: quiet });
     try {
       await zk.create('/app', 'x');
@@ -113,12 +114,12 @@ describe('Redis Cluster (3 local masters)', () => {
     const { Cluster } = await import('ioredis');
     const mine = new Cluster([{ host: '127.0.0.1', port: nodes[1].port }]);
     try {
-      const zk = await connect({ redis: mine }, { namespace: `ns-${randomUUID()}`, logger: quiet });
+      const zk = await connect({ redis: mine }, { namespace: testNamespace('ns'), logger: quiet });
       await zk.create('/x', 'y');
       expect((await zk.getData('/x')).data.toString()).toBe('y');
       await zk.close();
       expect(mine.status).toBe('ready');
-      expect(await mine.set(`mine-${randomUUID()}`, '1')).toBe('OK');
+      expect(await mine.set(testNamespace('mine'), '1')).toBe('OK');
     } finally {
       mine.disconnect();
     }

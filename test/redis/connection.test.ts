@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BadArgumentsError, connect, ConnectionLossError, SystemError, type Client, type WatchEvent } from '../../core/index.js';
 import { startRedis, startSentinel, waitForReplication } from '../faults/index.js';
+import { testNamespace } from '../namespace.js';
 
 /** The ways users connect (URL, options, ACL user, their own ioredis instance, Sentinel). */
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -30,7 +30,7 @@ async function exercise(zk: Client, other: Client): Promise<void> {
 
 describe('connecting to Redis', () => {
   it('standalone by URL and by ioredis options', async () => {
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const a = later(await connect({ redis: 'redis://127.0.0.1:6379/0' }, { namespace: ns, logger: quiet }), (z) => z.close());
     const b = later(await connect({ redis: { host: '127.0.0.1', port: 6379 } }, { namespace: ns, logger: quiet }), (z) => z.close());
     await exercise(a, b);
@@ -38,7 +38,7 @@ describe('connecting to Redis', () => {
 
   it('as an ACL user limited to corral keys and channels (URL and options), and a clear error for a wrong password', async () => {
     const redis = later(await startRedis({ users: [{ name: 'corral', password: 's3cret', rules: '~corral:* &corral:* +@all' }] }), (r) => r.stop());
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const a = later(await connect({ redis: `redis://corral:s3cret@127.0.0.1:${redis.port}` }, { namespace: ns, logger: quiet }), (z) => z.close());
     const b = later(await connect({ redis: { host: '127.0.0.1', port: redis.port, username: 'corral', password: 's3cret' } }, { namespace: ns, logger: quiet }), (z) => z.close());
     await exercise(a, b);
@@ -58,7 +58,7 @@ describe('connecting to Redis', () => {
 
   it('an ioredis instance passed in is used, and never closed by corral', async () => {
     const mine = later(new Redis({ host: '127.0.0.1', port: 6379 }), async (r) => r.disconnect());
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const a = await connect({ redis: mine }, { namespace: ns, logger: quiet });
     const b = later(await connect({ redis: mine }, { namespace: ns, logger: quiet }), (z) => z.close());
     await exercise(a, b);
@@ -72,7 +72,7 @@ describe('connecting to Redis', () => {
     const master = later(await startRedis(), (r) => r.stop());
     const replica = later(await startRedis({ replicaOf: { port: master.port } }), (r) => r.stop());
     const sentinel = later(await startSentinel({ masterPort: master.port, quorum: 1, downAfterMs: 500, failoverTimeoutMs: 3000 }), (s) => s.stop());
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const target = { redis: { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: sentinel.masterName } };
     const zk = later(await connect(target, { namespace: ns, sessionTimeoutMs: 15_000, logger: quiet }), (z) => z.close());
     await zk.create('/before', 'v');

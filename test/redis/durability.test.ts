@@ -6,6 +6,7 @@ import { connect, type Client, type Logger, type StoreRolledBackError, type Watc
 import { RedisBackend } from '../../core/redis/index.js';
 import { Mutex } from '../../recipes/index.js';
 import { startProxy, startRedis, type Proxy, type RedisServer } from '../faults/index.js';
+import { testNamespace } from '../namespace.js';
 
 /** Redis restarts on a private redis-server: AOF keeps the tree, an older state is reported loudly. */
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -61,7 +62,7 @@ async function client(url: string, namespace: string, sessionTimeoutMs: number, 
 describe('Redis restarts', () => {
   it('AOF (appendfsync always): after a crash and restart the tree is intact and clients reconnect by themselves', async () => {
     const redis = await server({ aof: 'always' });
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const zk = await client(redis.url, ns, 8000);
     const states: string[] = [];
     zk.on('state', (s) => states.push(s));
@@ -99,7 +100,7 @@ describe('Redis restarts', () => {
 
   it('a store restored to an older state is detected: `rolledBack` fires, watches on lost znodes resync, new zxids stay above everything seen', async () => {
     const redis = await server({ aof: false });
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const errors: unknown[] = [];
     const logger: Logger = { ...quiet, error: (o: unknown) => void errors.push(o) };
     const zk = await client(redis.url, ns, 8000, logger);
@@ -134,7 +135,7 @@ describe('Redis restarts', () => {
 
   it('after an RDB restore a fresh client that writes first gets zxids above every one issued before; a lock granted then has a higher token than the stale holder', async () => {
     const redis = await server({ aof: false });
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     // The client that saw the lost writes reaches Redis through a proxy, held down until the
     // fresh client has written: nothing it knows can help the store.
     const link = await proxy(redis);
@@ -169,7 +170,7 @@ describe('Redis restarts', () => {
 
   it('a client that saw lost writes gets `rolledBack` although another client wrote first and the counter passed its position; its watches on lost znodes fire (resync), the others stay armed', async () => {
     const redis = await server({ aof: false });
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const link = await proxy(redis);
     const errors: unknown[] = [];
     // Heartbeats every 2 s; the session outlives the restore (its deadline is in the snapshot).
@@ -230,7 +231,7 @@ describe('Redis restarts', () => {
     const redis = await server({ aof: false, users: [user] });
     const auth = `${user.name}:${user.password}@`;
     await expect(redis.command(['INFO', 'replication'])).rejects.toThrow(/NOPERM/);
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const link = await proxy(redis);
     const a = await client(link.url.replace('//', `//${auth}`), ns, 6000);
     await a.create('/kept', 'v0');
@@ -257,7 +258,7 @@ describe('Redis restarts', () => {
 
   it('a client whose session the rollback took is expired and told why: `rolledBack`, then `expired`', async () => {
     const redis = await server({ aof: false });
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const older = await snapshot(redis);
     // Its session, and everything it did, came after the snapshot.
     const a = await client(redis.url, ns, 6000);

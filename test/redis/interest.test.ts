@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Client, type WatchEvent } from '../../core/index.js';
 import { namespaceKeys, type NamespaceKeys } from '../../core/redis/index.js';
+import { testNamespace } from '../namespace.js';
 
 /**
  * DESIGN §3: watches cost in proportion to interest. Checked at the wire, on the shared
@@ -84,7 +84,7 @@ function once(): { watch: (ev: WatchEvent) => void; fired: Promise<WatchEvent> }
 
 describe('watch cost is proportional to interest (Redis, at the wire)', () => {
   it('a client receives messages only for paths it watches, and a fired one-shot watch unsubscribes', async () => {
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const keys = namespaceKeys(ns);
     const admin = raw();
     const spy = await spyOn(keys);
@@ -128,7 +128,7 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
   });
 
   it('a recursive watch subscribes to its subtree only, and closing it unsubscribes', async () => {
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const keys = namespaceKeys(ns);
     const admin = raw();
     const w = await observedClient(ns);

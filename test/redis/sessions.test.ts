@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, SessionExpiredError, type Client, type WatchEvent } from '../../core/index.js';
 import { RedisBackend } from '../../core/redis/index.js';
 import { spawnTs, startProxy, type Proxy, type TsProcess } from '../faults/index.js';
+import { testNamespace } from '../namespace.js';
 
 /**
  * Sessions on Redis under real faults: a SIGKILLed process, a SIGSTOPped one, a silent
@@ -38,7 +38,7 @@ function deletion(zk: Client, path: string): Promise<number> {
 
 describe('Redis sessions under real faults', () => {
   it('the ephemerals of a SIGKILLed process disappear within session timeout + 250 ms', async () => {
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const timeout = 1000;
     const { child, sessionId } = await holder(ns, timeout, '/worker');
     const observer = await client(ns);
@@ -55,7 +55,7 @@ describe('Redis sessions under real faults', () => {
   }, 40_000);
 
   it('a process frozen (SIGSTOP) past its timeout cannot write when it wakes: SessionExpiredError, store untouched', async () => {
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const observer = await client(ns);
     await observer.create('/guard', 'v0');
     const { child } = await holder(ns, 600, '/frozen');
@@ -72,7 +72,7 @@ describe('Redis sessions under real faults', () => {
   }, 40_000);
 
   it('a silent partition (no TCP reset): suspended, then expired by the backend clock; a late write is refused', async () => {
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const proxy: Proxy = await startProxy({ targetPort: 6379 });
     cleanups.push(() => proxy.close());
     const observer = await client(ns);
@@ -96,7 +96,7 @@ describe('Redis sessions under real faults', () => {
   }, 30_000);
 
   it('a short silent partition within the timeout: same session, watches fire for what changed meanwhile, the rest stay armed', async () => {
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const proxy: Proxy = await startProxy({ targetPort: 6379 });
     cleanups.push(() => proxy.close());
     const b = await client(ns);
@@ -132,7 +132,7 @@ describe('Redis sessions under real faults', () => {
   }, 30_000);
 
   it('touchSession raises a zxid counter that is behind what the client saw, and reports the old value', async () => {
-    const ns = `ns-${randomUUID()}`;
+    const ns = testNamespace('ns');
     const a = await client(ns);
     const { stat } = await a.createWithStat('/x');
     const be = a.backend as RedisBackend;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Client, type StoreRolledBackError, type WatchEvent } from '../../core/index.js';
 import { Mutex } from '../../recipes/index.js';
@@ -8,6 +7,7 @@ import {
 } from '../faults/index.js';
 import { keepingLogger, redisSelected, redisTarget, type Target } from './targets.js';
 import { figureLine, registerWorkload } from './workloads.js';
+import { testNamespace } from '../namespace.js';
 
 const withRedis = redisSelected();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -97,7 +97,7 @@ describe.runIf(withRedis)('Redis durability', () => {
     // No AOF: a restart loads the last RDB snapshot, losing every write after it; the same
     // thing a fail-over to a lagging replica does.
     const redis = later(await startRedis());
-    const namespace = `ns-${randomUUID()}`;
+    const namespace = testNamespace('ns');
     const logger = keepingLogger();
     const zk = await connect({ redis: redis.url }, { namespace, sessionTimeoutMs: 3000, logger });
     stops.push(() => zk.close());
@@ -148,7 +148,7 @@ describe.runIf(withRedis)('Redis Sentinel fail-over', () => {
       await sleep(100);
     }
 
-    const namespace = `ns-${randomUUID()}`;
+    const namespace = testNamespace('ns');
     const target = { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: sentinel.masterName };
     const zk: Client = await connect({ redis: target }, { namespace, sessionTimeoutMs: 8000, logger: keepingLogger() });
     stops.push(() => zk.close());
@@ -207,7 +207,7 @@ describe.runIf(withRedis)('Redis Sentinel fail-over', () => {
       if (Array.isArray(r) && r.length > 0) break;
       await sleep(100);
     }
-    const namespace = `ns-${randomUUID()}`;
+    const namespace = testNamespace('ns');
     // This client reaches the master through an address that moves with it (a virtual IP).
     const vip: Proxy = later(await startProxy({ targetPort: master.port }));
     const stale: Client = await connect({ redis: vip.url }, { namespace, sessionTimeoutMs: 20_000, logger: keepingLogger() });

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { checkTreeInvariants } from '../conformance/invariants.js';
 import { anything, booby, createOptions, data, path, readOptions, seeded, version, type Rng } from './hostile-values.js';
 import { keepingLogger, memoryTarget, redisSelected, redisTarget, type Target } from './targets.js';
 import { figureLine } from './workloads.js';
+import { testNamespace } from '../namespace.js';
 
 const withRedis = redisSelected();
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
@@ -203,10 +203,10 @@ describe('fuzz: connect()', () => {
       ]);
       const o = r.pick<unknown>([
         undefined, null, 'opts', 7, booby,
-        { namespace: r.pick(['', 'a b', '{x}', 'ns/x', 'x'.repeat(101), 5, null, `ns-${randomUUID()}`]) },
-        { namespace: `ns-${randomUUID()}`, sessionTimeoutMs: r.pick([0, -1, 1.5, NaN, 99, 100, 2 ** 53, '1000', Infinity]) },
-        { namespace: `ns-${randomUUID()}`, maxDataBytes: r.pick([0, -5, 1, 0.5, '1', 2 ** 40]) },
-        { namespace: `ns-${randomUUID()}`, logger: r.pick(loggers) },
+        { namespace: r.pick(['', 'a b', '{x}', 'ns/x', 'x'.repeat(101), 5, null, testNamespace('ns')]) },
+        { namespace: testNamespace('ns'), sessionTimeoutMs: r.pick([0, -1, 1.5, NaN, 99, 100, 2 ** 53, '1000', Infinity]) },
+        { namespace: testNamespace('ns'), maxDataBytes: r.pick([0, -5, 1, 0.5, '1', 2 ** 40]) },
+        { namespace: testNamespace('ns'), logger: r.pick(loggers) },
       ]);
       const outcome = await settle((async () => {
         const zk = await connect(t as never, o as never);
@@ -310,7 +310,7 @@ describe('fuzz: recipes', () => {
 describe('fuzz: framework', () => {
   it(`malformed tasks in /tasks and hostile submits: every task ends with one status, nothing crashes (seed ${SEED})`, async () => {
     const r = seeded(SEED + 3);
-    const namespace = `ns-${randomUUID()}`;
+    const namespace = testNamespace('ns');
     const opts = { connect: { backend: 'memory' as const }, namespace, sessionTimeoutMs: 3000, logger: keepingLogger() };
     const master = createMaster(opts);
     const worker = createWorker({ ...opts, concurrency: 4, handler: async (p: unknown) => ({ echo: p }) });
@@ -366,7 +366,7 @@ describe('fuzz: framework', () => {
 describe('fuzz: CLI', () => {
   it(`random command lines return an exit code, never throw (seed ${SEED})`, async () => {
     const r = seeded(SEED + 4);
-    const namespace = `ns-${randomUUID()}`;
+    const namespace = testNamespace('ns');
     const store = memoryStore(namespace);
     const cmds = ['ls', 'get', 'set', 'create', 'rm', 'stat', 'tree', 'tasks', 'workers', 'status', 'cancel', 'submit', 'nope', '', '--help', '--version'];
     const flags = ['--json', '--verbose', '--session-timeout', '-1', '--session-timeout', 'abc', '--connect-timeout', '0', '--namespace', namespace, '-n', '', '--redis', 'http://x', '--', '-', '--mode', 'bogus', '--version', '-v', '--recursive', '--limit', '-3'];

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { connect, MemoryBackend, memoryStore, type Client, type Logger } from '../../core/index.js';
 import { startProxy, startRedis, type Proxy, type RedisServer } from '../faults/index.js';
+import { testNamespace } from '../namespace.js';
 
 /** A logger that keeps errors (a rolled-back store is logged as one) and drops the rest. */
 export function keepingLogger(): Logger & { errors: unknown[] } {
@@ -44,7 +44,7 @@ export interface Target {
 
 /** The embedded store: faults are the connection's own cut()/heal(). */
 export function memoryTarget(): Target {
-  const namespace = `ns-${randomUUID()}`;
+  const namespace = testNamespace('ns');
   const clients = new Set<FaultyClient>();
   return {
     name: 'memory',
@@ -81,7 +81,7 @@ export function memoryTarget(): Target {
  */
 export async function redisTarget(server?: RedisServer): Promise<Target & { redis: RedisServer }> {
   const redis = server ?? await startRedis();
-  const namespace = `ns-${randomUUID()}`;
+  const namespace = testNamespace('ns');
   const clients = new Set<FaultyClient>();
   const proxies = new Set<Proxy>();
   return {

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { connect, MemoryBackend, memoryStore, type Client } from '../../../core/index.js';
 import type { BackendHarness } from '../harness.js';
 import { LaggedBackend } from '../lagged-backend.js';
 import { quietLogger } from '../logger.js';
+import { testNamespace } from '../../namespace.js';
 
 /** The memory store behind a simulated network (see LaggedBackend): replies overtake events. */
 export function laggedHarness(): BackendHarness {
@@ -15,7 +15,7 @@ export function laggedHarness(): BackendHarness {
     name: 'memory-lagged',
     async setup() {},
     newCase() {
-      namespace = `ns-${randomUUID()}`;
+      namespace = testNamespace('ns');
     },
     connect(opts = {}) {
       if (!namespace) throw new Error('call newCase() first');

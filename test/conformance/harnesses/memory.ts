@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { connect, MemoryBackend, memoryStore, type Client } from '../../../core/index.js';
 import type { BackendHarness } from '../harness.js';
 import { quietLogger } from '../logger.js';
+import { testNamespace } from '../../namespace.js';
 
 /** The embedded backend: partitions are the connection's own `cut()` / `heal()`. */
 export function memoryHarness(): BackendHarness {
@@ -14,7 +14,7 @@ export function memoryHarness(): BackendHarness {
     name: 'memory',
     async setup() {},
     newCase() {
-      namespace = `ns-${randomUUID()}`;
+      namespace = testNamespace('ns');
     },
     connect(opts = {}) {
       if (!namespace) throw new Error('call newCase() first');

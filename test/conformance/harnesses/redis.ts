@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { connect, type Client } from '../../../core/index.js';
 import { namespaceKeys, RedisBackend } from '../../../core/redis/index.js';
 import { startProxy, type Proxy } from '../../faults/index.js';
 import type { BackendHarness } from '../harness.js';
 import { quietLogger } from '../logger.js';
+import { testNamespace } from '../../namespace.js';
 
 /** Where the shared test Redis listens (never flushed: every case has its own namespace). */
 const REDIS_HOST = process.env.CORRAL_TEST_REDIS_HOST ?? '127.0.0.1';
@@ -36,7 +36,7 @@ export function redisHarness(): BackendHarness {
       // The previous case's clients are closed by now: its keys can go (the shared Redis is
       // never flushed, and a case such as the 3 000-children one leaves thousands).
       if (namespace && admin) void dropNamespace(admin, namespace).catch(() => undefined);
-      namespace = `ns-${randomUUID()}`;
+      namespace = testNamespace('ns');
       // The previous case's clients are closed by now; their proxies can go.
       old.push(...proxies.values());
       proxies.clear();
