@@ -32,6 +32,24 @@ function within<T>(ms: number, register: (done: (v: T) => void) => void): Promis
   });
 }
 
+/**
+ * A master, a replica that replicates through a proxy (so a test can make it lag for real:
+ * `link.block()`), and a Sentinel watching them that already knows the replica.
+ */
+async function sentinelPair(): Promise<{ master: RedisServer; link: Proxy; replica: RedisServer; sentinel: Sentinel }> {
+  const master = later(await startRedis());
+  const link: Proxy = later(await startProxy({ targetPort: master.port }));
+  const replica: RedisServer = later(await startRedis({ replicaOf: { port: link.port } }));
+  await waitForReplication(master, 1);
+  const sentinel: Sentinel = later(await startSentinel({ masterPort: master.port, quorum: 1, downAfterMs: 500, failoverTimeoutMs: 3000 }));
+  for (let i = 0; i < 100; i++) {
+    const r = await sentinel.command(['SENTINEL', 'replicas', sentinel.masterName]);
+    if (Array.isArray(r) && r.length > 0) break;
+    await sleep(100);
+  }
+  return { master, link, replica, sentinel };
+}
+
 describe.runIf(withRedis)('Redis durability', () => {
   it('SIGKILL + restart mid-run with appendfsync always: no acknowledged write lost, still linearizable', async () => {
     const redis = later(await startRedis({ aof: 'always' }));
@@ -136,17 +154,7 @@ describe.runIf(withRedis)('Redis durability', () => {
 
 describe.runIf(withRedis)('Redis Sentinel fail-over', () => {
   it('keeps replicated writes, loses unreplicated ones, and the client detects the rollback', async () => {
-    const master = later(await startRedis());
-    // The replica replicates through a proxy, so the test can make it lag for real.
-    const link: Proxy = later(await startProxy({ targetPort: master.port }));
-    const replica: RedisServer = later(await startRedis({ replicaOf: { port: link.port } }));
-    await waitForReplication(master, 1);
-    const sentinel: Sentinel = later(await startSentinel({ masterPort: master.port, quorum: 1, downAfterMs: 500, failoverTimeoutMs: 3000 }));
-    for (let i = 0; i < 100; i++) {
-      const r = await sentinel.command(['SENTINEL', 'replicas', sentinel.masterName]);
-      if (Array.isArray(r) && r.length > 0) break;
-      await sleep(100);
-    }
+    const { master, link, replica, sentinel } = await sentinelPair();
 
     const namespace = testNamespace('ns');
     const target = { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: sentinel.masterName };
@@ -197,16 +205,7 @@ describe.runIf(withRedis)('Redis Sentinel fail-over', () => {
   }, 60_000);
 
   it('after a fail-over to a lagging replica a fresh client that writes first gets tokens above every lost one; a client that saw the lost writes is told and its watches resync', async () => {
-    const master = later(await startRedis());
-    const replLink: Proxy = later(await startProxy({ targetPort: master.port }));
-    const replica: RedisServer = later(await startRedis({ replicaOf: { port: replLink.port } }));
-    await waitForReplication(master, 1);
-    const sentinel: Sentinel = later(await startSentinel({ masterPort: master.port, quorum: 1, downAfterMs: 500, failoverTimeoutMs: 3000 }));
-    for (let i = 0; i < 100; i++) {
-      const r = await sentinel.command(['SENTINEL', 'replicas', sentinel.masterName]);
-      if (Array.isArray(r) && r.length > 0) break;
-      await sleep(100);
-    }
+    const { master, link: replLink, replica, sentinel } = await sentinelPair();
     const namespace = testNamespace('ns');
     // This client reaches the master through an address that moves with it (a virtual IP).
     const vip: Proxy = later(await startProxy({ targetPort: master.port }));
