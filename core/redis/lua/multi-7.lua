@@ -62,6 +62,22 @@ local ABSENT = { exists = false }
 -- In a reply, in place of a create's Stat: the znode as that create left it (codec.ts FRESH).
 local FRESH = -1
 
+--- A packed op's parent, from the offset of the path's last '/' (codec.ts packOps).
+local function parentAt(path, cut)
+  return cut == 0 and '/' or string.sub(path, 1, cut)
+end
+
+--- A path's last segment, given its parent.
+local function leafOf(path, parent)
+  return string.sub(path, parent == '/' and 2 or #parent + 2)
+end
+
+--- Issues the zxid planned (nextZxid(nil, true)) for a write whose checks passed: by a
+--- plain INCR unless the counter jumps or the lifetime is to be recorded (tree.lua).
+local function issue(zxid, lastZxid)
+  if zxid == lastZxid + 1 and lifetime == false then counter = redis.call('INCR', K_ZXID) else nextZxid(zxid - 1) end
+end
+
 --- One multi of `n` ops packed in `packed`: its reply (see the header).
 local function runMulti(n, packed)
   local opType, opMode, opNum, opPath, opParent, opData = {}, {}, {}, {}, {}, {}
@@ -71,7 +87,7 @@ local function runMulti(n, packed)
       local t, mode, cut, path
       t, mode, opNum[i], cut, path, opData[i], at = struct.unpack('>c1BdIIc0Ic0', packed, at)
       opType[i], opMode[i], opPath[i] = t, MODES[mode], path
-      if t == 'c' or t == 'd' then opParent[i] = cut == 0 and '/' or string.sub(path, 1, cut) end
+      if t == 'c' or t == 'd' then opParent[i] = parentAt(path, cut) end
     end
   end
   -- Per create op: the key of the znode it made (built once, for the check and the write).
@@ -166,11 +182,6 @@ local function runMulti(n, packed)
     parent.kids = true
   end
 
-  --- A path's last segment, given its parent.
-  local function leafOf(path, parent)
-    return string.sub(path, parent == '/' and 2 or #parent + 2)
-  end
-
   -- Check pass.
   local actual, snapshots = {}, {}
   local events, containers, isContainer = {}, {}, {}
@@ -262,9 +273,8 @@ local function runMulti(n, packed)
     end
   end
 
-  -- Write pass: nothing below can fail on a valid op list. The zxid planned is issued: by a
-  -- plain INCR unless the counter jumps or the lifetime is to be recorded (tree.lua).
-  if zxid == lastZxid + 1 and lifetime == false then counter = redis.call('INCR', K_ZXID) else nextZxid(zxid - 1) end
+  -- Write pass: nothing below can fail on a valid op list. The zxid planned is issued.
+  issue(zxid, lastZxid)
   local dead = {}
   -- Per parent, the names it gains and loses.
   local added, removed, parents, isParent = {}, {}, {}, {}
@@ -397,23 +407,20 @@ if not sessionLive(sid) then
   return replies
 end
 --[[
-  Fast paths: a multi of one create (persistent or ephemeral, sequential or not) or of one
-  setData, which is what most calls are, written straight through: the same checks, writes,
-  events and reply as runMulti makes for it, without its view of the multi (some 25 tables
-  and 10 closures per multi: allocation is most of what a script costs Redis). Each returns
-  nil where runMulti must decide (the root, a store that lost it).
+  Fast paths: a multi of one create (persistent or ephemeral, sequential or not), one
+  setData, one delete, or a create and a delete of unrelated znodes (a move), which is what
+  most calls are, written straight through: the same checks, writes, events and reply as
+  runMulti makes for them, without its view of the multi (some 25 tables and 10 closures
+  per multi: allocation is most of what a script costs Redis). Each returns nil where
+  runMulti must decide (the root, a store that lost it, a container parent, ops that touch
+  each other's znodes).
 ]]
-
---- Issues the zxid planned for a write whose checks passed (as runMulti's write pass does).
-local function issue(zxid, lastZxid)
-  if zxid == lastZxid + 1 and lifetime == false then counter = redis.call('INCR', K_ZXID) else nextZxid(zxid - 1) end
-end
 
 --- A create's checks (parent there and not ephemeral, name free): its facts, or false and
 --- the error reply (op `index`), or nil where runMulti must decide (the root).
 local function checkCreate(path, cut, mode, data, index)
   if path == '/' then return nil end
-  local parent = cut == 0 and '/' or string.sub(path, 1, cut)
+  local parent = parentAt(path, cut)
   local f = redis.call('HMGET', nodeKey(parent), 'cz', 'cv', 'o')
   if not f[1] then
     if parent == '/' then return nil end
@@ -436,7 +443,7 @@ local function writeCreate(c, zs, events)
     redis.call('HSET', c.key, 'd', c.data, 'cz', zs, 'ct', NOW_S)
   end
   redis.call('HSET', nodeKey(c.parent), 'cv', text(c.pcv + 1), 'pz', zs)
-  redis.call('ZADD', childKey(c.parent), 0, string.sub(c.path, c.parent == '/' and 2 or #c.parent + 2))
+  redis.call('ZADD', childKey(c.parent), 0, leafOf(c.path, c.parent))
   addEvent(events, 'c', c.path, c.parent)
   addEvent(events, 'h', c.parent, '')
 end
@@ -450,7 +457,7 @@ local function checkDelete(path, cut, version, index)
   if not f[1] then return false, { E_NONODE, index, path } end
   if version ~= -1 and version ~= (f[2] and tonumber(f[2]) or 0) then return false, { E_BADVERSION, index, path } end
   if numChildrenOf(path, f[3] and tonumber(f[3]) or 0) > 0 then return false, { E_NOTEMPTY, index, path } end
-  local parent = cut == 0 and '/' or string.sub(path, 1, cut)
+  local parent = parentAt(path, cut)
   local pf = redis.call('HMGET', nodeKey(parent), 'cv', 'm')
   if pf[2] == 'container' then return nil end
   return { path = path, parent = parent, pcv = pf[1] and tonumber(pf[1]) or 0, owner = f[4], mode = f[5] }
@@ -458,7 +465,7 @@ end
 
 local function writeDelete(d, zs, events)
   redis.call('DEL', nodeKey(d.path))
-  redis.call('ZREM', childKey(d.parent), string.sub(d.path, d.parent == '/' and 2 or #d.parent + 2))
+  redis.call('ZREM', childKey(d.parent), leafOf(d.path, d.parent))
   redis.call('HSET', nodeKey(d.parent), 'cv', text(d.pcv + 1), 'pz', zs)
   if d.owner and d.owner ~= '' then redis.call('SREM', ephKey(d.owner), d.path) end
   if d.mode == TTL_MODE then redis.call('ZREM', K_TTL, d.path) end
@@ -499,7 +506,7 @@ local function fastCreateDelete(c1, d2)
   local c, err = checkCreate(c1[1], c1[2], c1[3], c1[4], 0)
   if not c then return err end
   local path, cut, version = d2[1], d2[2], d2[3]
-  local parent = cut == 0 and '/' or string.sub(path, 1, cut)
+  local parent = parentAt(path, cut)
   -- Ops that touch each other's znodes (the same path, one's parent the other's znode,
   -- one parent for both) are runMulti's: its view follows each op's effect on the next.
   if path == c.path or path == c.parent or parent == c.parent or parent == c.path then return nil end
@@ -524,9 +531,7 @@ local function fastSetData(path, version, data)
   end
   local v = f[2] and tonumber(f[2]) or 0
   if version ~= -1 and version ~= v then return { E_BADVERSION, 0, path } end
-  local zxid, lastZxid = nextZxid(nil, true)
-  issue(zxid, lastZxid)
-  local zs = string.format('%d', zxid)
+  local zxid, zs = issueNow()
   v = v + 1
   redis.call('HSET', key, 'd', data, 'mz', zs, 'mt', NOW_S, 'v', text(v))
   if f[7] == TTL_MODE then redis.call('ZADD', K_TTL, NOW + tonumber(f[8]), path) end
