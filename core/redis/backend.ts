@@ -6,7 +6,7 @@ import {
 import type { Logger } from '../logger.js';
 import { isWithin } from '../path.js';
 import type { CreateMode, Op, OpResult, ReadOp, ReadResult, Stat } from '../types.js';
-import { eventsFromLog, eventsFromMessage, FRESH, freshStat, nodeFrom, packOps, STAT_FIELDS, statFrom } from './codec.js';
+import { childrenReply, dataReply, eventsFromLog, eventsFromMessage, FRESH, freshStat, packOps, STAT_FIELDS, statFrom } from './codec.js';
 import type { RedisLinks } from './connection.js';
 import { keySlot, namespaceKeys, type NamespaceKeys } from './keys.js';
 import { loadScripts, type ScriptName } from './scripts.js';
@@ -236,9 +236,9 @@ export class RedisBackend implements Backend {
 
   async getData(path: string): Promise<{ data: Buffer; stat: Stat; zxid: number }> {
     const r = await this.batch.read(['d', path]);
-    if (r.length === 1) throw new NoNodeError(path);
-    const { data, stat } = nodeFrom(r[1] as Buffer[], Number(r[2]));
-    return { data, stat, zxid: Number(r[0]) };
+    const node = dataReply(r);
+    if (!node) throw new NoNodeError(path);
+    return { data: node.data, stat: node.stat, zxid: Number(r[0]) };
   }
 
   async getChildren(path: string, page?: ChildrenPage): Promise<{ children: string[]; stat: Stat; next?: string; zxid: number }> {
@@ -246,40 +246,29 @@ export class RedisBackend implements Backend {
     const r = page === undefined
       ? await this.batch.read(['c', path])
       : (await this.read('get-children', [path, after === undefined ? '0' : '1', after ?? '', page.limit ?? 0])) as unknown[];
-    if (r.length === 1) throw new NoNodeError(path);
-    const stat = statFrom(r, 1);
-    const more = Number(r[1 + STAT_FIELDS]) === 1;
-    const children = (r.slice(2 + STAT_FIELDS) as unknown[]).map(String);
+    const list = childrenReply(r);
+    if (!list) throw new NoNodeError(path);
+    const { children, stat } = list;
     const zxid = Number(r[0]);
-    return more ? { children, stat, next: children[children.length - 1], zxid } : { children, stat, zxid };
+    return list.more ? { children, stat, next: children[children.length - 1], zxid } : { children, stat, zxid };
   }
 
   async multiRead(ops: ReadOp[]): Promise<{ results: ReadResult[]; zxid: number }> {
-    const args: Array<string | number> = [ops.length];
+    if (ops.length === 0) return { results: [], zxid: (await this.sync('/')).zxid };
+    // The reads script, called directly: the batch could split a long list over two calls,
+    // and a multiRead is one point of the total order. Buffer replies keep data binary-safe.
+    const args: string[] = [];
     for (const op of ops) args.push(op.type === 'getData' ? 'd' : 'c', op.path);
-    // The Buffer variant keeps the data binary-safe.
-    const r = (await this.read('multi-read', args, { buffers: true })) as unknown[];
-    const results: ReadResult[] = [];
-    let at = 1;
-    for (const op of ops) {
-      if (r[at] !== 0) {
-        results.push({ type: 'error', path: op.path, error: errorOf(Number(r[at]), op.path) });
-        at += 1;
-      } else if (op.type === 'getData') {
-        const { data, stat } = nodeFrom(r[at + 1] as Buffer[], Number(r[at + 2]));
-        results.push({ type: 'getData', path: op.path, data, stat });
-        at += 3;
-      } else {
-        const stat = statFrom(r, at + 1);
-        const k = Number(r[at + 1 + STAT_FIELDS]);
-        const start = at + 2 + STAT_FIELDS;
-        const children: string[] = new Array(k);
-        for (let j = 0; j < k; j++) children[j] = String(r[start + j]);
-        results.push({ type: 'getChildren', path: op.path, children, stat });
-        at = start + k;
+    const replies = (await this.read('reads', args, { buffers: true })) as unknown[][];
+    const results = ops.map((op, i): ReadResult => {
+      if (op.type === 'getData') {
+        const node = dataReply(replies[i]);
+        return node ? { type: 'getData', path: op.path, data: node.data, stat: node.stat } : { type: 'error', path: op.path, error: new NoNodeError(op.path) };
       }
-    }
-    return { results, zxid: Number(r[0]) };
+      const list = childrenReply(replies[i]);
+      return list ? { type: 'getChildren', path: op.path, children: list.children, stat: list.stat } : { type: 'error', path: op.path, error: new NoNodeError(op.path) };
+    });
+    return { results, zxid: Number(replies[0][0]) };
   }
 
   async sync(_path: string): Promise<{ zxid: number }> {

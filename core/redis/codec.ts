@@ -55,6 +55,23 @@ export function nodeFrom(h: readonly Buffer[], numChildren: number): { data: Buf
   };
 }
 
+/** A getData reply of the reads script ({zxid} or {zxid, hash, numChildren}); null: no such znode. */
+export function dataReply(r: readonly unknown[]): { data: Buffer; stat: Stat } | null {
+  return r.length === 1 ? null : nodeFrom(r[1] as Buffer[], Number(r[2]));
+}
+
+/**
+ * A getChildren reply of the reads or get-children script ({zxid} or {zxid, 10 stat fields,
+ * more, names...}); null: no such znode. `more`: a page cut short.
+ */
+export function childrenReply(r: readonly unknown[]): { children: string[]; stat: Stat; more: boolean } | null {
+  if (r.length === 1) return null;
+  const start = 2 + STAT_FIELDS;
+  const children: string[] = new Array(r.length - start);
+  for (let j = start; j < r.length; j++) children[j - start] = String(r[j]);
+  return { children, stat: statFrom(r, 1), more: Number(r[1 + STAT_FIELDS]) === 1 };
+}
+
 /** A non-negative decimal integer from its ASCII bytes. */
 function int(b: Buffer): number {
   let n = 0;

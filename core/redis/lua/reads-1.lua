@@ -1,8 +1,8 @@
 --[[
-  reads: the exists, getData and (whole) getChildren calls one connection was asked for in
-  one go (core/redis/batch.ts), in one call, all at one point of the
-  total order. One call instead of k spares the client a command per read (arguments, a
-  timer, a reply to parse): a busy client's reads cost it half as much.
+  reads: many exists, getData and (whole) getChildren reads in one call, all at one point
+  of the total order: the reads one connection was asked for in one go (core/redis/batch.ts;
+  one call instead of k spares the client a command per read — arguments, a timer, a reply
+  to parse — so a busy client's reads cost it half as much), and a multiRead's.
 
   KEYS[1] zxid
   ARGV[1] prefix, then 2 per read: type (e exists, d getData, c getChildren), path
