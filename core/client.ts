@@ -191,8 +191,6 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.call(async (t) => {
       validatePath(path);
       const watcher = this.watcherOf(options);
-      // Declaring the watch's interest first may take a round trip; reads made after this
-      // one prepare meanwhile too, and every call is still sent in order (inTurn).
       const mark = watcher ? await this.prepare(path, 'node', watcher) : 0;
       let armed = false;
       try {
@@ -215,8 +213,6 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.call(async (t) => {
       validatePath(path);
       const watcher = this.watcherOf(options);
-      // Declaring the watch's interest first may take a round trip; reads made after this
-      // one prepare meanwhile too, and every call is still sent in order (inTurn).
       const mark = watcher ? await this.prepare(path, 'node', watcher) : 0;
       let armed = false;
       try {
@@ -247,8 +243,6 @@ export class Client extends EventEmitter<ClientEvents> {
         ? { limit: o.limit === undefined ? undefined : checkPositiveInt(o.limit, 'limit'), after: checkAfter(o.after) }
         : undefined;
       const watcher = this.watcherOf(options);
-      // Declaring the watch's interest first may take a round trip; reads made after this
-      // one prepare meanwhile too, and every call is still sent in order (inTurn).
       const mark = watcher ? await this.prepare(path, 'children', watcher) : 0;
       let armed = false;
       try {
@@ -359,12 +353,11 @@ export class Client extends EventEmitter<ClientEvents> {
       p = fn(ticket).catch((err) => {
         throw this.failed(err);
       });
-      // A call that failed before it sent must not hold back the ones made after it.
+      // A call that failed before it sent must not hold back the ones made after it. This
+      // also marks `p` handled now: it is only chained once the earlier ops settle, and a
+      // later op failing before an earlier one completes is no unhandled rejection.
       const done = () => this.order.done(ticket);
       p.then(done, done);
-      // `p` is only chained once the earlier ops settle; mark it handled now, so a later op
-      // failing before an earlier one completes is not reported as an unhandled rejection.
-      p.catch(noop);
     } catch (err) {
       p = Promise.reject(err);
       // Refused at once (closed, suspended, expired) while an earlier op is still in flight:
@@ -452,7 +445,11 @@ export class Client extends EventEmitter<ClientEvents> {
     });
   }
 
-  /** Declares interest before the read, so no event can slip between the read and the watch. */
+  /**
+   * Declares interest before the read, so no event can slip between the read and the watch.
+   * It may take a round trip; reads made after this one prepare meanwhile too, and every
+   * call is still sent in order (inTurn).
+   */
   private async prepare(path: string, kind: InterestKind, watcher: Watcher | undefined): Promise<number> {
     if (!watcher) return 0;
     const mark = this.registry.beginArm();
