@@ -6,11 +6,11 @@ import {
 import type { Logger } from '../logger.js';
 import { isWithin } from '../path.js';
 import type { CreateMode, Op, OpResult, ReadOp, ReadResult, Stat } from '../types.js';
+import { Batch } from './batch.js';
 import { childrenReply, dataReply, eventsFromLog, eventsFromMessage, FRESH, freshStat, packOps, STAT_FIELDS, statFrom } from './codec.js';
 import type { RedisLinks } from './connection.js';
 import { keySlot, namespaceKeys, type NamespaceKeys } from './keys.js';
 import { loadScripts, type ScriptName } from './scripts.js';
-import { Batch } from './batch.js';
 
 /** How often each client runs the reaper (expired sessions, TTL znodes). */
 const REAPER_TICK_MS = 100;
