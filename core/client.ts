@@ -545,7 +545,11 @@ export class Client extends EventEmitter<ClientEvents> {
     const kinds: InterestKind[] = s.recursive ? ['recursive'] : ['node', 'children'];
     try {
       await Promise.all(kinds.map((k) => this.interests.acquire(s.path, k)));
+      // Own writes sent before the sync may reply in the same socket read as it: their
+      // zxids (wrote() lowers ownFloor) must be in before the start is chosen.
+      const sentBefore = this.tail;
       const { zxid } = await this.backend.sync(s.path);
+      await sentBefore;
       this.saw(zxid);
       const start = Math.min(zxid, arming.ownFloor - 1);
       s.startAt(start);

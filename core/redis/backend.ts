@@ -12,6 +12,8 @@ import type { RedisLinks } from './connection.js';
 import { keySlot, namespaceKeys, type NamespaceKeys } from './keys.js';
 import { loadScripts, type ScriptName } from './scripts.js';
 
+/** The page size of a paged getChildren given `after` but no `limit`: all the rest. */
+const MAX_PAGE = 2 ** 31 - 1;
 /** How often each client runs the reaper (expired sessions, TTL znodes). */
 const REAPER_TICK_MS = 100;
 /** A recursive watch's registration lasts this long in Redis unless refreshed… */
@@ -29,13 +31,24 @@ type ScriptFn = (...args: Array<string | number | Buffer>) => Promise<unknown>;
  * (atomic, one round trip, EVALSHA), reads are read-only scripts that return the last
  * zxid with the data, and watch events arrive over pub/sub on a second connection.
  *
- * Watches cost in proportion to interest: each write publishes its events to one channel
- * per affected path (`w:<path>`), and this connection subscribes only to the paths it
- * watches. Recursive watches register their path in a sorted set that write scripts
- * consult (read once per script, then checked for each event path's ancestors) to publish
- * to `r:<path>`. A registry rather than PSUBSCRIBE patterns because every pattern is matched
+ * Watches cost in proportion to interest, as on a ZooKeeper server: a session's node and
+ * children watches are registered in Redis (`i:<path>`, by the reads script, in the same
+ * call as the read that arms them: no round trip of their own), and a write publishes
+ * only to the sessions registered on its paths, one message per write and session on the
+ * session's channel (`s:<sid>`), to which this connection subscribes once. A write nobody
+ * watches publishes nothing. Registrations go with the session (closed or expired).
+ * Withdrawals ride with the next call: until then the client ignores what still comes.
+ *
+ * Recursive watches register their path in a sorted set that write scripts consult (read
+ * once per script, then checked for each event path's ancestors) to publish to
+ * `r:<path>`. A registry rather than PSUBSCRIBE patterns because every pattern is matched
  * against every message server-side, and znode paths would need glob escaping; the
  * registry expires by itself, so a crashed client leaves nothing behind for long.
+ *
+ * Events before reads: a read's reply says which zxid the session's last event message
+ * had when it ran (`lastev`); the read is handed out once that message has come in on the
+ * events connection (normally before the reply itself). With recursive watches, whose
+ * channels are shared, a PING on the events connection does that job instead.
  */
 export class RedisBackend implements Backend {
   readonly kind = 'redis';
@@ -46,6 +59,15 @@ export class RedisBackend implements Backend {
   private readonly interests = new Map<string, Set<InterestKind>>();
   private readonly channels = new Map<string, { refs: number; ready: Promise<void> }>();
   private readonly recursivePaths = new Set<string>();
+  /** This connection's session ('' until createSession): watch registrations are its. */
+  private sessionId = '';
+  /** Zxid of the last message received on the session's channel… */
+  private sessionEventZxid = 0;
+  /** …and of the last one Redis said it sent (from read replies): reads wait for it… */
+  private sessionEventSent = 0;
+  /** …as of this zxid: a read at a later one (sync, a paged getChildren) knows less. */
+  private sessionEventSentAsOf = 0;
+  private readonly eventWaiters: Array<{ zxid: number; resolve(): void; reject(err: Error): void }> = [];
   private eventListener: (ev: BackendEvent) => void = () => undefined;
   private linkListener: (up: boolean) => void = () => undefined;
   private linkUp = false;
@@ -77,7 +99,7 @@ export class RedisBackend implements Backend {
   private readonly batch = new Batch({
     multis: (sessionId, multis) => this.write('multi', sessionId, multis.length, ...multis.flat()) as Promise<unknown[]>,
     // Buffer replies keep getData's data binary-safe (the decoders take Buffers elsewhere).
-    reads: (reads) => this.read('reads', reads.flat(), { buffers: true }) as Promise<unknown[]>,
+    reads: (reads) => this.reads(reads.flat()),
   });
 
   constructor(private readonly links: RedisLinks, namespace: string, private readonly logger: Logger) {
@@ -113,6 +135,7 @@ export class RedisBackend implements Backend {
       this.sub ??= this.links.subscriberFor!(keySlot(this.keys.zxid));
       this.listen(this.sub, 'close', () => {
         this.subReady = false;
+        this.failEventWaiters('Events connection to Redis closed');
         this.updateLink();
       });
       this.listen(this.sub, 'ready', () => void this.resubscribe());
@@ -142,6 +165,7 @@ export class RedisBackend implements Backend {
     if (this.refresher) clearInterval(this.refresher);
     for (const d of this.detachers) d();
     this.linkUp = false;
+    this.failEventWaiters('Redis backend is closed');
     this.sub?.disconnect();
     // A connection the user passed in is theirs to close.
     if (this.links.ownsCommands) this.cmd.disconnect();
@@ -154,10 +178,15 @@ export class RedisBackend implements Backend {
     // timeout, or the client could neither suspend nor expire in time.
     this.callTimeoutMs = Math.max(Math.floor((timeoutMs * 2) / 3), 250);
     const r = (await this.write('create-session', timeoutMs)) as [string, number];
-    return { sessionId: String(r[0]), zxid: Number(r[1]) };
+    this.sessionId = String(r[0]);
+    // Before any watch can be registered: its events come on this channel.
+    await this.subscribe(this.keys.sessionChannel(this.sessionId));
+    return { sessionId: this.sessionId, zxid: Number(r[1]) };
   }
 
   async touchSession(sessionId: string, seenZxid = 0): Promise<{ zxid: number; rolledBackAt?: number }> {
+    // Withdrawn watches waiting for a call to ride with go now, before the heartbeat.
+    this.batch.flush(true);
     const [code, zxid, shared] = (await this.write('touch-session', sessionId, seenZxid)) as [number, number, number];
     // -1: `seenZxid` is in the store's history; else the last zxid both histories share.
     const lost = shared >= 0;
@@ -242,10 +271,9 @@ export class RedisBackend implements Backend {
   }
 
   async getChildren(path: string, page?: ChildrenPage): Promise<{ children: string[]; stat: Stat; next?: string; zxid: number }> {
-    const after = page?.after;
     const r = page === undefined
       ? await this.batch.read(['c', path])
-      : (await this.read('get-children', [path, after === undefined ? '0' : '1', after ?? '', page.limit ?? 0])) as unknown[];
+      : await this.batch.read(['p', path, page.after === undefined ? '' : `>${page.after}`, String(page.limit ?? MAX_PAGE)]);
     const list = childrenReply(r);
     if (!list) throw new NoNodeError(path);
     const { children, stat } = list;
@@ -259,7 +287,7 @@ export class RedisBackend implements Backend {
     // and a multiRead is one point of the total order. Buffer replies keep data binary-safe.
     const args: string[] = [];
     for (const op of ops) args.push(op.type === 'getData' ? 'd' : 'c', op.path);
-    const replies = (await this.read('reads', args, { buffers: true })) as unknown[][];
+    const replies = (await this.reads(args)) as unknown[][];
     const results = ops.map((op, i): ReadResult => {
       if (op.type === 'getData') {
         const node = dataReply(replies[i]);
@@ -281,7 +309,20 @@ export class RedisBackend implements Backend {
   async setInterest(path: string, kind: InterestKind, on: boolean): Promise<void> {
     this.overlapping = null;
     let kinds = this.interests.get(path);
-    const channel = kind === 'recursive' ? this.keys.recursiveChannel(path) : this.keys.pathChannel(path);
+    if (kind !== 'recursive') {
+      // Registered with the next read (the one that arms the watch, queued right after).
+      const op = `${on ? '+' : '-'}${kind === 'node' ? 1 : 2}` as const;
+      if (on) {
+        if (!kinds) this.interests.set(path, (kinds = new Set()));
+        kinds.add(kind);
+        this.batch.read([op, path]).catch((err: unknown) => this.logger.debug({ err, path }, 'watch registration failed'));
+      } else if (kinds?.delete(kind)) {
+        if (kinds.size === 0) this.interests.delete(path);
+        this.batch.later([op, path], (err: unknown) => this.logger.debug({ err, path }, 'watch withdrawal failed'));
+      }
+      return;
+    }
+    const channel = this.keys.recursiveChannel(path);
     if (on) {
       if (!kinds) this.interests.set(path, (kinds = new Set()));
       kinds.add(kind);
@@ -310,12 +351,31 @@ export class RedisBackend implements Backend {
   }
 
   async flushEvents(zxid: number): Promise<void> {
-    // Messages come in publish order: once one of a later write arrived, so did every one
-    // up to `zxid`. One of `zxid` itself proves nothing: a write sends one message per
-    // channel, and the others may still be on the way.
-    if (this.channels.size === 0 || this.lastEventZxid > zxid) return;
-    // Redis answers PING after every message already queued for this connection.
-    await this.call(() => this.sub.ping());
+    if (this.recursivePaths.size > 0 || zxid > this.sessionEventSentAsOf) {
+      // Recursive watches (shared channels), or a read that did not say what the session
+      // was sent (sync, a paged getChildren). Messages come in publish order: once one of a later write arrived, so did every one
+      // up to `zxid`. One of `zxid` itself proves nothing: a write sends one message per
+      // channel, and the others may still be on the way.
+      if (this.lastEventZxid > zxid) return;
+      // Redis answers PING after every message already queued for this connection.
+      await this.call(() => this.sub.ping());
+      return;
+    }
+    // The session's channel gets one message per write: once the last one Redis said it
+    // sent (by the time of the read, or later) is in, so is every earlier one.
+    const wanted = this.sessionEventSent;
+    if (this.sessionEventZxid >= wanted) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new ConnectionLossError(`Redis did not deliver a watch event within ${this.callTimeoutMs} ms`));
+        this.relink();
+      }, this.callTimeoutMs);
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        if (err) reject(err); else resolve();
+      };
+      this.eventWaiters.push({ zxid: wanted, resolve: () => done(), reject: done });
+    });
   }
 
   async changesSince(zxid: number, seenZxid = 0): Promise<BackendEvent[] | null | HistoryLost> {
@@ -346,6 +406,26 @@ export class RedisBackend implements Backend {
     const fn = this.script(name, options.buffers ?? false);
     const keys = options.keys ?? [this.keys.zxid];
     return this.call(() => fn(...keys, this.keys.prefix, ...args));
+  }
+
+  /**
+   * A call of the reads script (reads-2.lua) for this session: one reply per op in `args`
+   * (type, path pairs). Notes the zxid of the last event message Redis sent the session.
+   * Buffer replies keep getData's data binary-safe (the decoders take Buffers elsewhere).
+   */
+  private async reads(args: string[]): Promise<unknown[]> {
+    const r = (await this.read('reads', [this.sessionId, ...args], { buffers: true, keys: [this.keys.zxid, this.keys.sessions] })) as unknown[];
+    this.noteSent(r);
+    return r;
+  }
+
+  /** Takes the reads script's last two replies: the zxid it ran at, and what the session was sent by then. */
+  private noteSent(r: unknown[]): number {
+    const sent = Number(r.pop());
+    const asOf = Number(r.pop());
+    if (sent > this.sessionEventSent) this.sessionEventSent = sent;
+    if (asOf > this.sessionEventSentAsOf) this.sessionEventSentAsOf = asOf;
+    return sent;
   }
 
   private script(name: ScriptName, buffers: boolean): ScriptFn {
@@ -442,6 +522,20 @@ export class RedisBackend implements Backend {
       // The store may have lost the registrations (restart without persistence, fail-over).
       const fn = this.script('interest', false);
       for (const p of this.recursivePaths) await fn(this.keys.recursive, this.keys.prefix, p, RECURSIVE_INTEREST_MS);
+      // Also the session's, registered again in one call (idempotent). Its reply says which
+      // message Redis last sent the session: whatever came before it while the link was
+      // down is lost, and the client's catch-up (change log) covers it, so no read waits for it.
+      const ops: string[] = [];
+      for (const [p, kinds] of this.interests) {
+        const bits = (kinds.has('node') ? 1 : 0) | (kinds.has('children') ? 2 : 0);
+        if (bits) ops.push(`+${bits}`, p);
+      }
+      const fnReads = this.script('reads', false);
+      if (this.sessionId !== '') {
+        const sent = this.noteSent((await fnReads(this.keys.zxid, this.keys.sessions, this.keys.prefix, this.sessionId, ...ops)) as unknown[]);
+        if (sent > this.sessionEventZxid) this.sessionEventZxid = sent;
+        this.releaseEventWaiters();
+      }
       this.subReady = true;
       this.updateLink();
     } catch (err) {
@@ -461,11 +555,15 @@ export class RedisBackend implements Backend {
   private onMessage(channel: string, msg: string): void {
     const events = eventsFromMessage(msg);
     if (events.length === 0) return;
-    // The channel says which interest the message serves: `w:<path>` node and children
-    // watches of exactly that path, `r:<path>` a recursive watch on it.
+    // The channel says which interest the message serves: `s:<sid>` node and children
+    // watches (each event's own path), `r:<path>` a recursive watch on that path.
     const recursive = channel.charCodeAt(this.keys.prefix.length) === 114; // 'r'
-    const path = channel.slice(this.keys.prefix.length + 2);
+    const path = recursive ? channel.slice(this.keys.prefix.length + 2) : '';
     const zxid = events[0].zxid;
+    if (!recursive && zxid > this.sessionEventZxid) {
+      this.sessionEventZxid = zxid;
+      if (this.eventWaiters.length > 0) this.releaseEventWaiters();
+    }
     const dedup = (this.overlapping ??= this.interestsOverlap());
     if (zxid > this.lastEventZxid) {
       this.lastEventZxid = zxid;
@@ -475,10 +573,16 @@ export class RedisBackend implements Backend {
       // A second message of this write: from now on, pass each event on once.
       this.deliveredKeys = new Set(this.deliveredAtLast.map(eventKey));
     }
-    const kinds = this.interests.get(path);
-    if (!kinds) return; // the interest ended while the message was on its way
+    const recursiveKinds = recursive ? this.interests.get(path) : undefined;
+    if (recursive && !recursiveKinds) return; // the interest ended while the message was on its way
     for (const ev of events) {
-      if (!(recursive ? kinds.has('recursive') && eventMatches(ev, path, 'recursive') : matchesPathKinds(ev, path, kinds))) continue;
+      if (recursive) {
+        if (!recursiveKinds!.has('recursive') || !eventMatches(ev, path, 'recursive')) continue;
+      } else {
+        // A withdrawn watch's events come until the withdrawal reaches Redis.
+        const kinds = this.interests.get(ev.path);
+        if (!kinds || !matchesPathKinds(ev, ev.path, kinds)) continue;
+      }
       if (dedup && ev.zxid === this.lastEventZxid) {
         if (this.deliveredKeys) {
           const key = eventKey(ev);
@@ -489,6 +593,21 @@ export class RedisBackend implements Backend {
       }
       this.eventListener(ev);
     }
+  }
+
+  private releaseEventWaiters(): void {
+    let i = 0;
+    while (i < this.eventWaiters.length) {
+      const w = this.eventWaiters[i];
+      if (w.zxid <= this.sessionEventZxid) {
+        this.eventWaiters.splice(i, 1);
+        w.resolve();
+      } else i++;
+    }
+  }
+
+  private failEventWaiters(why: string): void {
+    for (const w of this.eventWaiters.splice(0)) w.reject(new ConnectionLossError(why));
   }
 
   /** True if some recursive interest covers another interest's path (or another recursive one). */

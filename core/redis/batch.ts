@@ -27,8 +27,14 @@
 /** The multi script's arguments for one multi: its number of ops and the packed ops. */
 export type PackedMulti = [number, Buffer];
 
-/** The reads script's arguments for one read: its type (e exists, d getData, c getChildren) and path. */
-export type PackedRead = ['e' | 'd' | 'c', string];
+/**
+ * The reads script's arguments for one op: its type, its path, and for a page of children
+ * (`p`) where it starts and its size. Types: e exists, d getData, c getChildren, p a page
+ * of getChildren; `+<bits>` / `-<bits>` register / withdraw watches (see reads-2.lua).
+ */
+export type PackedRead =
+  | readonly ['e' | 'd' | 'c' | `+${number}` | `-${number}`, string]
+  | readonly ['p', string, string, string];
 
 /** Sends one session's multis, or reads, as one script call; resolves with one reply per call batched. */
 export interface BatchSender {
@@ -47,6 +53,8 @@ const MAX_BYTES = 256 * 1024;
 
 export class Batch {
   private queue: Queued[] = [];
+  /** Withdrawn watches not sent yet (see later). */
+  private lazy: Queued[] = [];
   private scheduled = false;
 
   constructor(private readonly sender: BatchSender) {}
@@ -56,9 +64,24 @@ export class Batch {
     return new Promise((resolve, reject) => this.push({ sessionId, multi, resolve, reject }));
   }
 
-  /** Queues one read; resolves with its reply (see reads-1.lua). */
+  /** Queues one read; resolves with its reply (see reads-2.lua). */
   read(read: PackedRead): Promise<unknown[]> {
     return new Promise((resolve, reject) => this.push({ read, resolve, reject }));
+  }
+
+  /**
+   * Queues a read-script op that nothing waits for and that may be late (a withdrawn
+   * watch: until it reaches Redis, the client ignores the events it still gets). It costs
+   * no call of its own: it goes first in the next call of the reads script, which keeps
+   * it before any later registration of the same watch, or with {@link flush}(true) (the
+   * heartbeat's), or once MAX_CALLS of them wait.
+   */
+  later(read: PackedRead, onError: (err: unknown) => void): void {
+    const q: Queued = { read, resolve: () => undefined, reject: onError };
+    // Queued after an op on its path not sent yet (its registration): it must stay behind it.
+    if (this.queue.some((x) => x.read?.[1] === read[1])) this.push(q);
+    else this.lazy.push(q);
+    if (this.lazy.length >= MAX_CALLS) for (const l of this.lazy.splice(0)) this.push(l);
   }
 
   private push(q: Queued): void {
@@ -69,10 +92,16 @@ export class Batch {
     }
   }
 
-  /** Sends everything queued now, in order. */
-  flush(): void {
+  /** Sends everything queued now, in order; the late ops too with `all` or when reads go. */
+  flush(all = false): void {
     this.scheduled = false;
-    const queue = this.queue;
+    let queue = this.queue;
+    if (this.lazy.length > 0 && (all || queue.some((q) => q.read))) {
+      // Before the first read: ahead of every registration queued after them.
+      const at = queue.findIndex((q) => q.read);
+      queue = at < 0 ? [...queue, ...this.lazy] : [...queue.slice(0, at), ...this.lazy, ...queue.slice(at)];
+      this.lazy = [];
+    }
     if (queue.length === 0) return;
     this.queue = [];
     let start = 0;
@@ -80,6 +109,7 @@ export class Batch {
       const first = queue[start];
       let end = start + 1;
       let bytes = first.multi ? first.multi[1].length : first.read[1].length;
+      // ('p' reads' extra arguments are short: a child name and a number.)
       while (end < queue.length && end - start < MAX_CALLS) {
         const q = queue[end];
         // A run is reads only, or one session's multis only.

@@ -61,7 +61,7 @@ export function dataReply(r: readonly unknown[]): { data: Buffer; stat: Stat } |
 }
 
 /**
- * A getChildren reply of the reads or get-children script ({zxid} or {zxid, 10 stat fields,
+ * A getChildren reply of the reads script ({zxid} or {zxid, 10 stat fields,
  * more, names...}); null: no such znode. `more`: a page cut short.
  */
 export function childrenReply(r: readonly unknown[]): { children: string[]; stat: Stat; more: boolean } | null {

@@ -20,7 +20,12 @@
  * - `n:<path>`    hash: one znode (data, mode, ttl, zxids, times, versions, owner)
  * - `c:<path>`    sorted set: the znode's child names (score 0, lexical order)
  * - `e:<session>` set: the session's ephemeral paths
- * Channels: `w:<path>` (events of a path), `r:<path>` (events below a recursive watch).
+ * - `i:<path>`    hash: session id → kind bits of its watches on the path (1 node, 2 children)
+ * - `si:<session>` set: the paths the session has watches on
+ * - `watched`     hash: path → 1 for every path with watches (one HMGET per write finds them)
+ * - `lastev`      hash: session id → zxid of the last event message sent to the session
+ * Channels: `s:<session>` (the events a session's watches want), `r:<path>` (events below
+ * a recursive watch).
  */
 export interface NamespaceKeys {
   readonly prefix: string;
@@ -39,8 +44,14 @@ export interface NamespaceKeys {
   node(path: string): string;
   children(path: string): string;
   ephemerals(sessionId: string): string;
-  /** Channel of the events of exactly `path` (node and children watches). */
-  pathChannel(path: string): string;
+  /** Who watches `path` (session id → kind bits). */
+  watchers(path: string): string;
+  /** The paths a session watches. */
+  sessionWatches(sessionId: string): string;
+  readonly watched: string;
+  readonly lastEvents: string;
+  /** Channel of the events a session's node and children watches want. */
+  sessionChannel(sessionId: string): string;
   /** Channel of the events at or below a recursively watched `path`. */
   recursiveChannel(path: string): string;
 }
@@ -60,6 +71,8 @@ export function namespaceKeys(namespace: string): NamespaceKeys {
     sessionSeq: k('sid'),
     lifetime: k('lifetime'),
     gaps: k('gaps'),
+    watched: k('watched'),
+    lastEvents: k('lastev'),
   };
   return {
     ...keys,
@@ -67,7 +80,9 @@ export function namespaceKeys(namespace: string): NamespaceKeys {
     node: (path) => k(`n:${path}`),
     children: (path) => k(`c:${path}`),
     ephemerals: (sessionId) => k(`e:${sessionId}`),
-    pathChannel: (path) => k(`w:${path}`),
+    watchers: (path) => k(`i:${path}`),
+    sessionWatches: (sessionId) => k(`si:${sessionId}`),
+    sessionChannel: (sessionId) => k(`s:${sessionId}`),
     recursiveChannel: (path) => k(`r:${path}`),
   };
 }

@@ -6,8 +6,9 @@ import { testNamespace } from '../namespace.js';
 
 /**
  * DESIGN §3: watches cost in proportion to interest. Checked at the wire, on the shared
- * test Redis: which channels of the namespace have subscribers (PUBSUB), and which raw
- * pub/sub messages a client's subscriber connection actually receives.
+ * test Redis: which watch registrations the namespace holds, which messages writes
+ * publish at all (a pattern subscriber sees every one), and which raw pub/sub messages a
+ * client's subscriber connection actually receives.
  */
 const REDIS_URL = process.env.CORRAL_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -37,18 +38,28 @@ function raw(): Redis {
  * the instance's `duplicate()`; we listen on that connection too, so we see every raw
  * message it receives, by channel.
  */
-async function observedClient(namespace: string): Promise<{ zk: Client; received: string[] }> {
+async function observedClient(namespace: string, sessionTimeoutMs = 10_000): Promise<{ zk: Client; received: string[]; messages: string[]; cut: () => void }> {
   const received: string[] = [];
+  const messages: string[] = [];
   const base = raw();
   const duplicate = base.duplicate.bind(base);
+  let sub: Redis | undefined;
   base.duplicate = ((...args: Parameters<Redis['duplicate']>) => {
-    const sub = duplicate(...args);
-    sub.on('message', (channel: string) => received.push(channel));
+    sub = duplicate(...args);
+    sub.on('message', (channel: string, msg: string) => {
+      received.push(channel);
+      messages.push(msg.slice(msg.indexOf(' ') + 1));
+    });
     return sub;
   }) as Redis['duplicate'];
-  const zk = await connect({ redis: base }, { namespace, logger: quiet });
+  const zk = await connect({ redis: base }, { namespace, logger: quiet, sessionTimeoutMs });
   cleanups.push(() => zk.close());
-  return { zk, received };
+  // Gone for good, as a crashed process: neither connection comes back.
+  const cut = () => {
+    base.disconnect(false);
+    sub?.disconnect(false);
+  };
+  return { zk, received, messages, cut };
 }
 
 async function plainClient(namespace: string): Promise<Client> {
@@ -62,18 +73,21 @@ async function channelsOf(admin: Redis, keys: NamespaceKeys): Promise<string[]> 
   return ((await admin.pubsub('CHANNELS', `${keys.prefix}*`)) as string[]).sort();
 }
 
-async function subscribers(admin: Redis, channel: string): Promise<number> {
-  const [, n] = (await admin.pubsub('NUMSUB', channel)) as [string, number];
-  return Number(n);
+/** The namespace's watch registrations: path → session id → kind bits (1 node, 2 children). */
+async function registrations(admin: Redis, keys: NamespaceKeys): Promise<Record<string, Record<string, string>>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const p of Object.keys(await admin.hgetall(keys.watched)).sort()) out[p] = await admin.hgetall(keys.watchers(p));
+  return out;
 }
 
-/** Every message published in the namespace, by channel (a pattern subscriber sees them all). */
-async function spyOn(keys: NamespaceKeys): Promise<{ count: (channel: string) => number }> {
+/** How many messages are published in the namespace (a pattern subscriber sees them all). */
+async function spyOn(keys: NamespaceKeys): Promise<{ total: () => number; settle: () => Promise<unknown> }> {
   const spy = raw();
-  const seen = new Map<string, number>();
-  spy.on('pmessage', (_pattern: string, channel: string) => seen.set(channel, (seen.get(channel) ?? 0) + 1));
+  let total = 0;
+  spy.on('pmessage', () => total++);
   await spy.psubscribe(`${keys.prefix}*`);
-  return { count: (channel) => seen.get(channel) ?? 0 };
+  // Redis answers the spy's PING after every message already queued for it.
+  return { total: () => total, settle: () => spy.ping() };
 }
 
 function once(): { watch: (ev: WatchEvent) => void; fired: Promise<WatchEvent> } {
@@ -83,48 +97,82 @@ function once(): { watch: (ev: WatchEvent) => void; fired: Promise<WatchEvent> }
 }
 
 describe('watch cost is proportional to interest (Redis, at the wire)', () => {
-  it('a client receives messages only for paths it watches, and a fired one-shot watch unsubscribes', async () => {
+  it('a write nobody watches publishes nothing; a watched one reaches only its watcher; a fired watch is withdrawn', async () => {
     const ns = testNamespace('ns');
     const keys = namespaceKeys(ns);
     const admin = raw();
     const spy = await spyOn(keys);
     const w = await observedClient(ns);
     const x = await plainClient(ns);
-    const a = keys.pathChannel('/a');
-    const b = keys.pathChannel('/b');
+    const mine = keys.sessionChannel(w.zk.sessionId);
 
-    // No watch anywhere: nobody in the namespace is subscribed to anything, so writes are
-    // published (the spy sees them) but reach no client.
+    // No watch anywhere: writes publish nothing at all, and nothing is registered.
     await x.create('/a', '1');
     await x.create('/b', '1');
     await x.setData('/b', '2');
-    await until(() => spy.count(b) === 2 && spy.count(a) === 1, 2000, 'writes published');
-    expect(await channelsOf(admin, keys)).toEqual([]);
-    expect(w.received).toEqual([]);
+    await spy.settle();
+    expect(spy.total()).toBe(0);
+    expect(await registrations(admin, keys)).toEqual({});
+    // One channel per session, subscribed for its lifetime; none per path.
+    expect(await channelsOf(admin, keys)).toEqual([mine, keys.sessionChannel(x.sessionId)].sort());
 
-    // A data watch on /a: exactly one channel, /a's, with one subscriber; none for /b.
+    // A data watch on /a: one registration, w's, of kind node; /b writes still publish nothing.
     const onA = once();
     await w.zk.getData('/a', { watch: onA.watch });
-    expect(await channelsOf(admin, keys)).toEqual([a]);
-    expect(await subscribers(admin, a)).toBe(1);
-    expect(await subscribers(admin, b)).toBe(0);
+    expect(await registrations(admin, keys)).toEqual({ '/a': { [w.zk.sessionId]: '1' } });
     for (let i = 0; i < 5; i++) await x.setData('/b', `b${i}`);
     await x.setData('/a', '2');
     expect((await onA.fired).type).toBe('dataChanged');
-    // One subscriber connection gets its messages in publish order: had the /b writes
-    // (published earlier) been sent to it, they would have arrived before /a's.
-    expect(w.received).toEqual([a]);
-    await until(() => spy.count(b) === 7, 2000, 'the /b writes published');
+    // Messages come in publish order on one connection: /a's was the only one.
+    expect(w.received).toEqual([mine]);
+    expect(w.messages).toEqual(['m/a']);
+    await spy.settle();
+    expect(spy.total()).toBe(1);
 
-    // Fired once, the watch is gone, and so is the subscription: later /a writes reach nobody.
-    await until(async () => (await channelsOf(admin, keys)).length === 0, 2000, 'unsubscribed after firing');
+    // Fired once, the watch is withdrawn with the client's next call: later /a writes reach nobody.
+    await w.zk.exists('/nothing');
+    expect(await registrations(admin, keys)).toEqual({});
     await x.setData('/a', '3');
-    await until(() => spy.count(a) === 3, 2000, 'the /a write published');
     const childOfB = once();
     await w.zk.getChildren('/b', { watch: childOfB.watch });
+    expect(await registrations(admin, keys)).toEqual({ '/b': { [w.zk.sessionId]: '2' } });
+    // A data change of /b is no business of a children watch: not even sent.
+    await x.setData('/b', 'data');
     await x.create('/b/c', '');
     expect((await childOfB.fired).type).toBe('childrenChanged');
-    expect(w.received).toEqual([a, b]);
+    expect(w.received).toEqual([mine, mine]);
+    expect(w.messages).toEqual(['m/a', 'h/b']);
+    await spy.settle();
+    expect(spy.total()).toBe(2);
+  });
+
+  it('a session that ends takes its registrations with it: closed, or expired after a crash', async () => {
+    const ns = testNamespace('ns');
+    const keys = namespaceKeys(ns);
+    const admin = raw();
+    const x = await plainClient(ns);
+    await x.create('/a', '');
+    await x.create('/b', '');
+    const closing = await observedClient(ns);
+    const crashing = await observedClient(ns, 1000);
+    await closing.zk.getData('/a', { watch: () => undefined });
+    await closing.zk.exists('/not-yet', { watch: () => undefined });
+    await crashing.zk.getChildren('/b', { watch: () => undefined });
+    expect(await registrations(admin, keys)).toEqual({
+      '/a': { [closing.zk.sessionId]: '1' },
+      '/b': { [crashing.zk.sessionId]: '2' },
+      '/not-yet': { [closing.zk.sessionId]: '1' },
+    });
+
+    await closing.zk.close();
+    expect(await registrations(admin, keys)).toEqual({ '/b': { [crashing.zk.sessionId]: '2' } });
+    expect(await admin.exists(keys.sessionWatches(closing.zk.sessionId))).toBe(0);
+
+    // Its connections gone without a word: the reaper (x's) expires the session, and with it the registrations.
+    crashing.cut();
+    await until(async () => Object.keys(await registrations(admin, keys)).length === 0, 3000, 'the crashed session expired');
+    expect(await admin.exists(keys.sessionWatches(crashing.zk.sessionId))).toBe(0);
+    expect(await admin.hgetall(keys.lastEvents)).toEqual({});
   });
 
   it('a recursive watch subscribes to its subtree only, and closing it unsubscribes', async () => {
@@ -133,12 +181,14 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
     const admin = raw();
     const w = await observedClient(ns);
     const x = await plainClient(ns);
+    const mine = keys.sessionChannel(w.zk.sessionId);
     await x.create('/a', '');
     await x.create('/b', '');
+    const sessions = [mine, keys.sessionChannel(x.sessionId)].sort();
 
     const stream = w.zk.watch('/a', { recursive: true });
     await stream.ready;
-    expect(await channelsOf(admin, keys)).toEqual([keys.recursiveChannel('/a')]);
+    expect(await channelsOf(admin, keys)).toEqual([keys.recursiveChannel('/a'), ...sessions].sort());
     await x.create('/b/x', '');
     await x.setData('/b', 'changed');
     await x.create('/a/y', '');
@@ -148,13 +198,14 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
     expect(w.received).toEqual([keys.recursiveChannel('/a')]);
 
     stream.close();
-    await until(async () => (await channelsOf(admin, keys)).length === 0, 2000, 'unsubscribed after close');
+    await until(async () => (await channelsOf(admin, keys)).length === 2, 2000, 'unsubscribed after close');
+    expect(await channelsOf(admin, keys)).toEqual(sessions);
     // A write under /a, then one the client does watch: only the second reaches it.
     const onB = once();
     await w.zk.getData('/b', { watch: onB.watch });
     await x.create('/a/z', '');
     await x.setData('/b', 'again');
     await onB.fired;
-    expect(w.received).toEqual([keys.recursiveChannel('/a'), keys.pathChannel('/b')]);
+    expect(w.received).toEqual([keys.recursiveChannel('/a'), mine]);
   });
 });

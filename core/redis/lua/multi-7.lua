@@ -36,6 +36,8 @@
 -- @include tree
 
 local sid = ARGV[2]
+-- The k multis' events go out together at the end (one lookup of who watches them).
+DEFER_EVENTS = true
 
 -- Create modes by their code: their index in CREATE_MODES (core/types.ts).
 local MODES = { [0] = 'persistent', 'ephemeral', 'persistent_sequential', 'ephemeral_sequential', 'container',
@@ -563,4 +565,5 @@ local function multiReply(n, packed)
 end
 
 for j = 1, k do replies[j] = multiReply(tonumber(ARGV[2 + 2 * j]), ARGV[3 + 2 * j]) end
+publishEvents()
 return replies

@@ -8,6 +8,13 @@
                        Writing a new znode's 3 fields instead of all 11 halves its cost.
     <prefix>c:<path>   sorted set of child names, all score 0 (lexical order)
     <prefix>e:<sid>    set of the session's ephemeral paths
+    <prefix>i:<path>   hash: session id -> kind bits (1 node, 2 children) of the watches
+                       that session has on the path (one-shot and persistent, not
+                       recursive: those are in KEYS recursive)
+    <prefix>si:<sid>   set of the paths the session has watches on (dropped with it)
+    <prefix>watched    hash: path -> 1 for every path with an i: hash, so a write looks up
+                       all its event paths with one HMGET
+    <prefix>lastev     hash: session id -> zxid of the last event message sent to it
   They carry the same `{ns}` hash tag as the declared KEYS, so one Redis Cluster slot.
 ]]
 local PREFIX = ARGV[1]
@@ -15,6 +22,10 @@ local PREFIX = ARGV[1]
 local function nodeKey(path) return PREFIX .. 'n:' .. path end
 local function childKey(path) return PREFIX .. 'c:' .. path end
 local function ephKey(sid) return PREFIX .. 'e:' .. sid end
+local function watchKey(path) return PREFIX .. 'i:' .. path end
+local function sessionWatchesKey(sid) return PREFIX .. 'si:' .. sid end
+local K_WATCHED = PREFIX .. 'watched'
+local K_LASTEV = PREFIX .. 'lastev'
 
 local function parentOf(path)
   local i = string.match(path, '^.*()/')

@@ -12,11 +12,13 @@
   and ARGV[1] = the namespace prefix `corral:{ns}:` (per-znode keys: see keys.lua), from
   which two more keys are derived (same hash tag): <prefix>lifetime and <prefix>gaps (see
   "Zxids never go backwards" below).
-  Channels: <prefix>w:<path> (events of that path), <prefix>r:<path> (events below a
-  recursively watched path). A message is `<zxid> <events>`, <events> being `<code><path>`
-  lines joined by '\n' (the change log's format; paths cannot hold control characters),
-  code c created, d deleted, m dataChanged, h childrenChanged: one event per message on a
-  `w:` channel, all of a write's events below the watched path on an `r:` channel.
+  Channels: <prefix>s:<sid> (the events a session's watches want, registered in i:<path>
+  by the reads script), <prefix>r:<path> (events below a recursively watched path). A
+  message is `<zxid> <events>`, <events> being `<code><path>` lines joined by '\n' (the
+  change log's format; paths cannot hold control characters), code c created, d deleted,
+  m dataChanged, h childrenChanged: one message per write and session on an `s:` channel,
+  all of a write's events below the watched path on an `r:` channel. A write nobody
+  watches publishes nothing.
 ]]
 -- @include keys
 
@@ -229,14 +231,117 @@ local function addBelow(byWatch, watches, r, line)
   w[#w + 1] = line
 end
 
---- Publishes one write's events and appends them to the change log as one entry.
+-- Writes published at the end of the script rather than one by one (publishEvents): a
+-- script running many multis (group commit) then looks up who watches their paths once.
+-- Off unless a script turns it on; such a script must call publishEvents() before it returns.
+local DEFER_EVENTS = false
+-- Per write recorded and not yet published: zxid, its event lines, and per recursive watch
+-- its lines (byWatch, watches) or nil.
+local outbox = {}
+
+--- Who watches the event paths of `entries` (one-shot and persistent watches, not
+--- recursive ones): path -> {sid, kind bits, sid, kind bits…} for the watched ones.
+--- One HMGET of the namespace's watched-path marks for all paths (in slices: Lua's
+--- unpack is bounded), then the registrations of the few that are watched.
+local function watchersOf(entries)
+  local paths, seen = {}, {}
+  for _, e in ipairs(entries) do
+    for _, line in ipairs(e[2]) do
+      local p = string.sub(line, 2)
+      if not seen[p] then
+        seen[p] = true
+        paths[#paths + 1] = p
+      end
+    end
+  end
+  local who = {}
+  for from = 1, #paths, 1000 do
+    local to = math.min(from + 999, #paths)
+    local marks = redis.call('HMGET', K_WATCHED, unpack(paths, from, to))
+    for i = 1, to - from + 1 do
+      if marks[i] then
+        local p = paths[from + i - 1]
+        who[p] = redis.call('HGETALL', watchKey(p))
+      end
+    end
+  end
+  return who
+end
+
+--- Publishes recorded writes in zxid order: to each session watching a path, one message
+--- per write with the lines its watches want (`<prefix>s:<sid>`), then each recursive
+--- watch's lines (`<prefix>r:<path>`). Records per session the zxid of the last message
+--- it was sent (<prefix>lastev), which reads return so the client can wait for it.
+local function publishEntries(entries)
+  local who = watchersOf(entries)
+  local last, order = nil, nil
+  for _, e in ipairs(entries) do
+    local z = string.format('%d', e[1])
+    local head = z .. ' '
+    local bySession, sessions = nil, nil
+    for _, line in ipairs(e[2]) do
+      local w = who[string.sub(line, 2)]
+      if w then
+        -- Kind bits: 1 node watch (created, deleted, dataChanged), 2 children watch
+        -- (childrenChanged, deleted).
+        local code = string.sub(line, 1, 1)
+        local need = code == 'h' and 2 or (code == 'd' and 3 or 1)
+        for i = 1, #w, 2 do
+          if bit.band(tonumber(w[i + 1]), need) ~= 0 then
+            local s = w[i]
+            bySession = bySession or {}
+            sessions = sessions or {}
+            local ls = bySession[s]
+            if ls == nil then
+              ls = {}
+              bySession[s] = ls
+              sessions[#sessions + 1] = s
+            end
+            ls[#ls + 1] = line
+          end
+        end
+      end
+    end
+    if sessions then
+      last = last or {}
+      order = order or {}
+      for _, s in ipairs(sessions) do
+        redis.call('PUBLISH', PREFIX .. 's:' .. s, head .. table.concat(bySession[s], '\n'))
+        if last[s] == nil then order[#order + 1] = s end
+        last[s] = z
+      end
+    end
+    local watches = e[4]
+    if watches then
+      for _, r in ipairs(watches) do redis.call('PUBLISH', PREFIX .. 'r:' .. r, head .. table.concat(e[3][r], '\n')) end
+    end
+  end
+  if order then
+    local args = {}
+    for _, s in ipairs(order) do
+      args[#args + 1] = s
+      args[#args + 1] = last[s]
+    end
+    redis.call('HSET', K_LASTEV, unpack(args))
+  end
+end
+
+--- Publishes what DEFER_EVENTS held back.
+local function publishEvents()
+  if #outbox == 0 then return end
+  local entries = outbox
+  outbox = {}
+  publishEntries(entries)
+end
+
+--- Records one write's events: appended to the change log as one entry now, published to
+--- the watchers now or, with DEFER_EVENTS, by publishEvents().
 -- A write's repeated childrenChanged of one parent (64 creates under it) is sent once: a
 -- write is one step of the total order, so a watcher told once of a change at this zxid
 -- has been told all the repeats could say (the client dedups any other repeat the same
--- way). Each event goes to its path's channel at once; each recursive watch's channel
--- gets one message per write with all the events below it.
+-- way). A session gets one message per write with the events its watches want; each
+-- recursive watch's channel gets one message per write with all the events below it.
 local function emit(zxid, events)
-  local head = string.format('%d ', zxid)
   local lines = {}
   -- Made when first needed: most writes have one childrenChanged and no recursive watch.
   local changedParents, byWatch, watches = nil, nil, nil
@@ -251,8 +356,6 @@ local function emit(zxid, events)
     if not repeated then
       local line = code .. path
       lines[#lines + 1] = line
-      -- Publishing to a channel nobody listens to costs one dictionary lookup.
-      redis.call('PUBLISH', PREFIX .. 'w:' .. path, head .. line)
       if code ~= 'h' and recursivelyWatched() then
         -- r:<path> channels of recursive watches: per watched path, the lines below it.
         byWatch = byWatch or {}
@@ -266,10 +369,21 @@ local function emit(zxid, events)
       end
     end
   end
-  if watches then
-    for _, r in ipairs(watches) do redis.call('PUBLISH', PREFIX .. 'r:' .. r, head .. table.concat(byWatch[r], '\n')) end
-  end
   appendLog(zxid, #lines == 1 and lines[1] or table.concat(lines, '\n'))
+  local entry = { zxid, lines, byWatch, watches }
+  if DEFER_EVENTS then outbox[#outbox + 1] = entry else publishEntries({ entry }) end
+end
+
+--- Withdraws every watch registration of a session (it ended).
+local function dropWatches(sid)
+  local key = sessionWatchesKey(sid)
+  for _, p in ipairs(redis.call('SMEMBERS', key)) do
+    local wk = watchKey(p)
+    redis.call('HDEL', wk, sid)
+    if redis.call('EXISTS', wk) == 0 then redis.call('HDEL', K_WATCHED, p) end
+  end
+  redis.call('DEL', key)
+  redis.call('HDEL', K_LASTEV, sid)
 end
 
 --- Removes a childless znode and updates its parent; records events and container candidates.
@@ -314,6 +428,7 @@ end
 local function closeSession(sid)
   redis.call('ZREM', K_SESSIONS, sid)
   redis.call('HDEL', K_TIMEOUTS, sid)
+  dropWatches(sid)
   local paths = redis.call('SMEMBERS', ephKey(sid))
   redis.call('DEL', ephKey(sid))
   if #paths == 0 then return end
