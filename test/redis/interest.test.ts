@@ -44,8 +44,9 @@ async function observedClient(namespace: string, sessionTimeoutMs = 10_000): Pro
   const base = raw();
   const duplicate = base.duplicate.bind(base);
   let sub: Redis | undefined;
-  base.duplicate = ((...args: Parameters<Redis['duplicate']>) => {
-    sub = duplicate(...args);
+  base.duplicate = ((override?: Parameters<Redis['duplicate']>[0]) => {
+    // Named, so a test can find it in CLIENT LIST and cut it.
+    sub = duplicate({ ...override, connectionName: `events-${namespace}` });
     sub.on('message', (channel: string, msg: string) => {
       received.push(channel);
       messages.push(msg.slice(msg.indexOf(' ') + 1));
@@ -173,6 +174,33 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
     await until(async () => Object.keys(await registrations(admin, keys)).length === 0, 3000, 'the crashed session expired');
     expect(await admin.exists(keys.sessionWatches(crashing.zk.sessionId))).toBe(0);
     expect(await admin.hgetall(keys.lastEvents)).toEqual({});
+  });
+
+  it('after its events connection is cut, a client registers its watches again (the store may have lost them)', async () => {
+    const ns = testNamespace('ns');
+    const keys = namespaceKeys(ns);
+    const admin = raw();
+    const w = await observedClient(ns);
+    const x = await plainClient(ns);
+    await x.create('/a', '');
+    const onA = once();
+    await w.zk.getData('/a', { watch: onA.watch });
+    const sid = w.zk.sessionId;
+    expect(await registrations(admin, keys)).toEqual({ '/a': { [sid]: '1' } });
+
+    // As after a fail-over to a replica that had not got them: the registrations are gone.
+    await admin.del(keys.watchers('/a'), keys.sessionWatches(sid), keys.watched);
+    const list = (await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
+    let killed = 0;
+    for (const line of list.split('\n')) {
+      const m = /^id=(\d+) .* name=(\S*)/.exec(line);
+      if (m && m[2] === `events-${ns}`) killed += Number(await admin.call('CLIENT', 'KILL', 'ID', m[1]));
+    }
+    expect(killed).toBe(1);
+    await until(async () => (await registrations(admin, keys))['/a']?.[sid] === '1', 3000, 'the watch registered again');
+    await w.zk.whenConnected();
+    await x.setData('/a', 'changed');
+    expect((await onA.fired).type).toBe('dataChanged');
   });
 
   it('a recursive watch subscribes to its subtree only, and closing it unsubscribes', async () => {
