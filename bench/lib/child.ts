@@ -3,6 +3,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { track } from '../../test/faults/cleanup.js';
 
+const PROFILING = Boolean(process.env.BENCH_CPU_PROF);
+let profiled = 0;
+
 /**
  * A TypeScript child process (run with tsx) that reports by printing lines such as
  * `READY` and `ELECTED <epoch ms>`. `line(prefix)` waits for the next such line.
@@ -17,7 +20,13 @@ export class ChildScript {
 
   constructor(script: string, args: string[], env: Record<string, string> = {}) {
     const file = fileURLToPath(new URL(`../children/${script}`, import.meta.url));
-    this.proc = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+    // BENCH_CPU_PROF=<dir>: each child writes V8 CPU profiles there when it exits normally.
+    const prof = PROFILING
+      // A folder per child: its tsx loader thread writes a profile too (the larger file is the main thread's).
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${script.replace(/\.ts$/, '')}-${++profiled}`,
+        '--import', 'tsx', '--import', fileURLToPath(new URL('./exit-on-term.ts', import.meta.url))]
+      : ['--import', 'tsx'];
+    this.proc = spawn(process.execPath, [...prof, file, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });
@@ -58,7 +67,8 @@ export class ChildScript {
     });
   }
 
-  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /** Stops the child: SIGKILL unless told, or SIGTERM while profiling (see the constructor). */
+  kill(signal: NodeJS.Signals = PROFILING ? 'SIGTERM' : 'SIGKILL'): Promise<void> {
     if (this.exited) return Promise.resolve();
     const gone = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
     this.proc.kill(signal);

@@ -4,7 +4,6 @@ import {
   BadArgumentsError, ConnectionLossError, CorralError, errorFromCode, NoNodeError, SessionExpiredError, StoreRolledBackError, SystemError,
 } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { isWithin } from '../path.js';
 import type { CreateMode, Op, OpResult, ReadOp, ReadResult, Stat } from '../types.js';
 import { Batch } from './batch.js';
 import { childrenReply, dataReply, eventsFromLog, eventsFromMessage, FRESH, freshStat, packOps, STAT_FIELDS, statFrom } from './codec.js';
@@ -16,10 +15,8 @@ import { loadScripts, type ScriptName } from './scripts.js';
 const MAX_PAGE = 2 ** 31 - 1;
 /** How often each client runs the reaper (expired sessions, TTL znodes). */
 const REAPER_TICK_MS = 100;
-/** A recursive watch's registration lasts this long in Redis unless refreshed… */
-const RECURSIVE_INTEREST_MS = 30_000;
-/** …and is refreshed this often while the watch lives. */
-const RECURSIVE_REFRESH_MS = 10_000;
+/** Registration bits of each kind of interest (see reads-3.lua). */
+const KIND_BITS: Record<InterestKind, number> = { node: 1, children: 2, recursive: 4 };
 
 /** Redis replies that mean "this server cannot serve you right now": retryable, like a lost link. */
 const TRANSIENT_REPLY = /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|UNBLOCKED)\b/;
@@ -31,34 +28,34 @@ type ScriptFn = (...args: Array<string | number | Buffer>) => Promise<unknown>;
  * (atomic, one round trip, EVALSHA), reads are read-only scripts that return the last
  * zxid with the data, and watch events arrive over pub/sub on a second connection.
  *
- * Watches cost in proportion to interest, as on a ZooKeeper server: a session's node and
- * children watches are registered in Redis (`i:<path>`, by the reads script, in the same
- * call as the read that arms them: no round trip of their own), and a write publishes
- * only to the sessions registered on its paths, one message per write and session on the
- * session's channel (`s:<sid>`), to which this connection subscribes once. A write nobody
- * watches publishes nothing. Registrations go with the session (closed or expired).
- * Withdrawals ride with the next call: until then the client ignores what still comes.
- *
- * Recursive watches register their path in a sorted set that write scripts consult (read
- * once per script, then checked for each event path's ancestors) to publish to
- * `r:<path>`. A registry rather than PSUBSCRIBE patterns because every pattern is matched
- * against every message server-side, and znode paths would need glob escaping; the
- * registry expires by itself, so a crashed client leaves nothing behind for long.
+ * Watches cost in proportion to interest, as on a ZooKeeper server: a session's watches
+ * (node, children, recursive) are registered in Redis (`i:<path>`, by the reads script, in
+ * the same call as the read that arms them: no round trip of their own), and a write
+ * publishes only to the sessions whose watches want its events: one message per write and
+ * session, each event once, on the session's channel (`s:<sid>`), to which this
+ * connection subscribes once. A write nobody watches publishes nothing. Registrations go
+ * with the session (closed or expired). Withdrawals ride with the next reads call or the
+ * heartbeat: until then the client ignores what still comes. Write scripts find recursive
+ * watches above an event's path in one sorted set (read once per script): a registry
+ * rather than PSUBSCRIBE patterns, because every pattern is matched against every message
+ * server-side, and znode paths would need glob escaping.
  *
  * Events before reads: a read's reply says which zxid the session's last event message
  * had when it ran (`lastev`); the read is handed out once that message has come in on the
- * events connection (normally before the reply itself). With recursive watches, whose
- * channels are shared, a PING on the events connection does that job instead.
+ * events connection (normally before the reply itself): one channel, in publish order.
  */
 export class RedisBackend implements Backend {
   readonly kind = 'redis';
   readonly keys: NamespaceKeys;
+  /** KEYS of the reads script. */
+  private readonly readsKeys: string[];
   private readonly cmd: Redis | Cluster;
   /** The events connection (built in open() on Cluster, where it depends on the slot map). */
   private sub!: Redis;
+  /** Kinds of interest per path, as registered (or being registered) in Redis. */
   private readonly interests = new Map<string, Set<InterestKind>>();
-  private readonly channels = new Map<string, { refs: number; ready: Promise<void> }>();
-  private readonly recursivePaths = new Set<string>();
+  /** The session's events channel, once subscribed (resubscribed after a reconnect). */
+  private sessionChannel: string | null = null;
   /** This connection's session ('' until createSession): watch registrations are its. */
   private sessionId = '';
   /** Zxid of the last message received on the session's channel… */
@@ -74,26 +71,9 @@ export class RedisBackend implements Backend {
   private subReady = false;
   private opened = false;
   private closed = false;
-  /** Highest zxid of any event received: events come in zxid order on the subscriber link. */
-  private lastEventZxid = 0;
-  /**
-   * Events of `lastEventZxid` already passed on: one event can come on a `w:` and an `r:`
-   * channel. Kept as a list, made a set only when a second message of that write arrives
-   * (rare: most connections listen on one channel per write).
-   */
-  private deliveredAtLast: BackendEvent[] = [];
-  private deliveredKeys: Set<string> | null = null;
-  /**
-   * Whether two of this connection's interests can receive the same event (a recursive
-   * watch on a path and another interest at or below it); null once interests changed.
-   * Without overlap no event comes twice and the dedup above is skipped (the client would
-   * deliver a repeat once anyway: this only spares it the work).
-   */
-  private overlapping: boolean | null = null;
   /** How long a call may wait for Redis before the link counts as dead (set from the session timeout). */
   private callTimeoutMs = 5_000;
   private reaper: NodeJS.Timeout | null = null;
-  private refresher: NodeJS.Timeout | null = null;
   private readonly detachers: Array<() => void> = [];
   /** Multis and reads waiting to go to Redis together (group commit). */
   private readonly batch = new Batch({
@@ -104,6 +84,7 @@ export class RedisBackend implements Backend {
 
   constructor(private readonly links: RedisLinks, namespace: string, private readonly logger: Logger) {
     this.keys = namespaceKeys(namespace);
+    this.readsKeys = [this.keys.zxid, this.keys.sessions, this.keys.recursive];
     this.cmd = links.commands;
     if (links.subscriber) this.sub = links.subscriber;
     for (const s of loadScripts().values()) {
@@ -154,15 +135,12 @@ export class RedisBackend implements Backend {
     this.updateLink();
     this.reaper = setInterval(() => void this.reap(), REAPER_TICK_MS);
     this.reaper.unref();
-    this.refresher = setInterval(() => void this.refreshRecursive(), RECURSIVE_REFRESH_MS);
-    this.refresher.unref();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.reaper) clearInterval(this.reaper);
-    if (this.refresher) clearInterval(this.refresher);
     for (const d of this.detachers) d();
     this.linkUp = false;
     this.failEventWaiters('Redis backend is closed');
@@ -180,7 +158,9 @@ export class RedisBackend implements Backend {
     const r = (await this.write('create-session', timeoutMs)) as [string, number];
     this.sessionId = String(r[0]);
     // Before any watch can be registered: its events come on this channel.
-    await this.subscribe(this.keys.sessionChannel(this.sessionId));
+    const channel = this.keys.sessionChannel(this.sessionId);
+    await this.call(() => this.sub.subscribe(channel));
+    this.sessionChannel = channel;
     return { sessionId: this.sessionId, zxid: Number(r[1]) };
   }
 
@@ -300,64 +280,37 @@ export class RedisBackend implements Backend {
   }
 
   async sync(_path: string): Promise<{ zxid: number }> {
-    // One Redis primary orders everything: a reply to GET comes after every write it acknowledged before.
-    return { zxid: Number(await this.call(() => this.cmd.get(this.keys.zxid)) ?? 0) };
+    // One Redis primary orders everything: a reply comes after every write it acknowledged
+    // before. The reads script with no reads: it also says what the session was sent.
+    await this.reads([]);
+    return { zxid: this.sessionEventSentAsOf };
   }
 
   // ---- watches --------------------------------------------------------------------------
 
   async setInterest(path: string, kind: InterestKind, on: boolean): Promise<void> {
-    this.overlapping = null;
     let kinds = this.interests.get(path);
-    if (kind !== 'recursive') {
-      // Registered with the next read (the one that arms the watch, queued right after).
-      const op = `${on ? '+' : '-'}${kind === 'node' ? 1 : 2}` as const;
-      if (on) {
-        if (!kinds) this.interests.set(path, (kinds = new Set()));
-        kinds.add(kind);
-        this.batch.read([op, path]).catch((err: unknown) => this.logger.debug({ err, path }, 'watch registration failed'));
-      } else if (kinds?.delete(kind)) {
-        if (kinds.size === 0) this.interests.delete(path);
-        this.batch.later([op, path], (err: unknown) => this.logger.debug({ err, path }, 'watch withdrawal failed'));
-      }
-      return;
-    }
-    const channel = this.keys.recursiveChannel(path);
+    const op = `${on ? '+' : '-'}${KIND_BITS[kind]}` as const;
     if (on) {
       if (!kinds) this.interests.set(path, (kinds = new Set()));
       kinds.add(kind);
-      try {
-        await this.subscribe(channel);
-        if (kind === 'recursive') {
-          this.recursivePaths.add(path);
-          await this.registerRecursive(path);
-        }
-      } catch (err) {
-        kinds.delete(kind);
-        if (kinds.size === 0) this.interests.delete(path);
-        if (kind === 'recursive') this.recursivePaths.delete(path);
-        this.unsubscribe(channel);
-        throw err;
-      }
+      // Registered with the read queued right after (the one that arms the watch, or a
+      // watch stream's sync), in the same call: nothing to wait for here.
+      this.batch.read([op, path]).catch((err: unknown) => this.logger.debug({ err, path }, 'watch registration failed'));
     } else if (kinds?.delete(kind)) {
       if (kinds.size === 0) this.interests.delete(path);
-      if (kind === 'recursive') this.recursivePaths.delete(path);
-      this.unsubscribe(channel);
+      this.batch.later([op, path], (err: unknown) => this.logger.debug({ err, path }, 'watch withdrawal failed'));
     }
   }
 
-  onEvent(listener: (ev: BackendEvent) => void): void {
+    onEvent(listener: (ev: BackendEvent) => void): void {
     this.eventListener = listener;
   }
 
   async flushEvents(zxid: number): Promise<void> {
-    if (this.recursivePaths.size > 0 || zxid > this.sessionEventSentAsOf) {
-      // Recursive watches (shared channels), or a read that did not say what the session
-      // was sent (sync, a paged getChildren). Messages come in publish order: once one of a later write arrived, so did every one
-      // up to `zxid`. One of `zxid` itself proves nothing: a write sends one message per
-      // channel, and the others may still be on the way.
-      if (this.lastEventZxid > zxid) return;
-      // Redis answers PING after every message already queued for this connection.
+    if (zxid > this.sessionEventSentAsOf) {
+      // Not a read of the reads script (none reads otherwise today): Redis answers PING
+      // after every message already queued for this connection.
       await this.call(() => this.sub.ping());
       return;
     }
@@ -378,7 +331,7 @@ export class RedisBackend implements Backend {
     });
   }
 
-  async changesSince(zxid: number, seenZxid = 0): Promise<BackendEvent[] | null | HistoryLost> {
+    async changesSince(zxid: number, seenZxid = 0): Promise<BackendEvent[] | null | HistoryLost> {
     const r = (await this.read('changes-since', [zxid, seenZxid], { keys: [this.keys.zxid, this.keys.log] })) as unknown;
     if (!Array.isArray(r)) return null;
     // Events come as (zxid, lines) pairs, zxids positive: -1 first is the history-lost reply.
@@ -414,7 +367,7 @@ export class RedisBackend implements Backend {
    * Buffer replies keep getData's data binary-safe (the decoders take Buffers elsewhere).
    */
   private async reads(args: string[]): Promise<unknown[]> {
-    const r = (await this.read('reads', [this.sessionId, ...args], { buffers: true, keys: [this.keys.zxid, this.keys.sessions] })) as unknown[];
+    const r = (await this.read('reads', [this.sessionId, ...args], { buffers: true, keys: this.readsKeys })) as unknown[];
     this.noteSent(r);
     return r;
   }
@@ -471,39 +424,6 @@ export class RedisBackend implements Backend {
     if (this.links.ownsCommands) this.cmd.disconnect(true);
   }
 
-  private subscribe(channel: string): Promise<void> {
-    const c = this.channels.get(channel);
-    if (c) {
-      c.refs++;
-      return c.ready;
-    }
-    const ready = this.call(() => this.sub.subscribe(channel)).then(() => undefined);
-    this.channels.set(channel, { refs: 1, ready });
-    ready.catch(() => {
-      // Not subscribed: the next interest must try again (the resubscribe after a reconnect covers the rest).
-    });
-    return ready;
-  }
-
-  private unsubscribe(channel: string): void {
-    const c = this.channels.get(channel);
-    if (!c || --c.refs > 0) return;
-    this.channels.delete(channel);
-    if (this.subReady && !this.closed) this.sub.unsubscribe(channel).catch((err: unknown) => this.logger.debug({ err, channel }, 'unsubscribe failed'));
-  }
-
-  private async registerRecursive(path: string): Promise<void> {
-    const fn = this.script('interest', false);
-    await this.call(() => fn(this.keys.recursive, this.keys.prefix, path, RECURSIVE_INTEREST_MS));
-  }
-
-  private async refreshRecursive(): Promise<void> {
-    if (!this.linkUp) return;
-    for (const p of this.recursivePaths) {
-      await this.registerRecursive(p).catch((err: unknown) => this.logger.debug({ err }, 'recursive watch refresh failed'));
-    }
-  }
-
   private async reap(): Promise<void> {
     if (!this.linkUp) return;
     try {
@@ -517,22 +437,20 @@ export class RedisBackend implements Backend {
   private async resubscribe(): Promise<void> {
     if (!this.opened || this.closed || this.subReady) return;
     try {
-      const channels = [...this.channels.keys()];
-      if (channels.length > 0) await this.sub.subscribe(...channels);
-      // The store may have lost the registrations (restart without persistence, fail-over).
-      const fn = this.script('interest', false);
-      for (const p of this.recursivePaths) await fn(this.keys.recursive, this.keys.prefix, p, RECURSIVE_INTEREST_MS);
-      // Also the session's, registered again in one call (idempotent). Its reply says which
-      // message Redis last sent the session: whatever came before it while the link was
-      // down is lost, and the client's catch-up (change log) covers it, so no read waits for it.
-      const ops: string[] = [];
-      for (const [p, kinds] of this.interests) {
-        const bits = (kinds.has('node') ? 1 : 0) | (kinds.has('children') ? 2 : 0);
-        if (bits) ops.push(`+${bits}`, p);
-      }
-      const fnReads = this.script('reads', false);
+      if (this.sessionChannel) await this.sub.subscribe(this.sessionChannel);
+      // The store may have lost the registrations (restart without persistence, fail-over):
+      // registered again in one call (idempotent). Its reply says which message Redis last
+      // sent the session: whatever came before it while the link was down is lost, and the
+      // client's catch-up (change log) covers it, so no read waits for it.
       if (this.sessionId !== '') {
-        const sent = this.noteSent((await fnReads(this.keys.zxid, this.keys.sessions, this.keys.prefix, this.sessionId, ...ops)) as unknown[]);
+        const ops: string[] = [];
+        for (const [p, kinds] of this.interests) {
+          let bits = 0;
+          for (const k of kinds) bits |= KIND_BITS[k];
+          ops.push(`+${bits}`, p);
+        }
+        const fn = this.script('reads', false);
+        const sent = this.noteSent((await fn(...this.readsKeys, this.keys.prefix, this.sessionId, ...ops)) as unknown[]);
         if (sent > this.sessionEventZxid) this.sessionEventZxid = sent;
         this.releaseEventWaiters();
       }
@@ -552,50 +470,20 @@ export class RedisBackend implements Backend {
     this.linkListener(up);
   }
 
-  private onMessage(channel: string, msg: string): void {
+  private onMessage(_channel: string, msg: string): void {
     const events = eventsFromMessage(msg);
     if (events.length === 0) return;
-    // The channel says which interest the message serves: `s:<sid>` node and children
-    // watches (each event's own path), `r:<path>` a recursive watch on that path.
-    const recursive = channel.charCodeAt(this.keys.prefix.length) === 114; // 'r'
-    const path = recursive ? channel.slice(this.keys.prefix.length + 2) : '';
+    // Only the session's channel: one message per write, in zxid order, each event once.
     const zxid = events[0].zxid;
-    if (!recursive && zxid > this.sessionEventZxid) {
+    if (zxid > this.sessionEventZxid) {
       this.sessionEventZxid = zxid;
       if (this.eventWaiters.length > 0) this.releaseEventWaiters();
     }
-    const dedup = (this.overlapping ??= this.interestsOverlap());
-    if (zxid > this.lastEventZxid) {
-      this.lastEventZxid = zxid;
-      this.deliveredAtLast = [];
-      this.deliveredKeys = null;
-    } else if (dedup && zxid === this.lastEventZxid && this.deliveredKeys === null) {
-      // A second message of this write: from now on, pass each event on once.
-      this.deliveredKeys = new Set(this.deliveredAtLast.map(eventKey));
-    }
-    const recursiveKinds = recursive ? this.interests.get(path) : undefined;
-    if (recursive && !recursiveKinds) return; // the interest ended while the message was on its way
-    for (const ev of events) {
-      if (recursive) {
-        if (!recursiveKinds!.has('recursive') || !eventMatches(ev, path, 'recursive')) continue;
-      } else {
-        // A withdrawn watch's events come until the withdrawal reaches Redis.
-        const kinds = this.interests.get(ev.path);
-        if (!kinds || !matchesPathKinds(ev, ev.path, kinds)) continue;
-      }
-      if (dedup && ev.zxid === this.lastEventZxid) {
-        if (this.deliveredKeys) {
-          const key = eventKey(ev);
-          if (this.deliveredKeys.has(key)) continue;
-          this.deliveredKeys.add(key);
-        }
-        this.deliveredAtLast.push(ev);
-      }
-      this.eventListener(ev);
-    }
+    // A withdrawn watch's events come until the withdrawal reaches Redis.
+    for (const ev of events) if (this.wants(ev)) this.eventListener(ev);
   }
 
-  private releaseEventWaiters(): void {
+    private releaseEventWaiters(): void {
     let i = 0;
     while (i < this.eventWaiters.length) {
       const w = this.eventWaiters[i];
@@ -608,17 +496,6 @@ export class RedisBackend implements Backend {
 
   private failEventWaiters(why: string): void {
     for (const w of this.eventWaiters.splice(0)) w.reject(new ConnectionLossError(why));
-  }
-
-  /** True if some recursive interest covers another interest's path (or another recursive one). */
-  private interestsOverlap(): boolean {
-    for (const [r, kinds] of this.interests) {
-      if (!kinds.has('recursive')) continue;
-      for (const [p, other] of this.interests) {
-        if (p === r ? other.size > 1 : isWithin(p, r)) return true;
-      }
-    }
-    return false;
   }
 
   private wants(e: BackendEvent): boolean {
@@ -660,15 +537,6 @@ async function ready(conn: Redis | Cluster): Promise<void> {
     conn.on('ready', onReady);
     conn.on('end', onEnd);
   });
-}
-
-function eventKey(ev: BackendEvent): string {
-  return `${ev.type} ${ev.path}`;
-}
-
-/** True if a node or children interest in `path` wants `ev`. */
-function matchesPathKinds(ev: BackendEvent, path: string, kinds: Set<InterestKind>): boolean {
-  return (kinds.has('node') && eventMatches(ev, path, 'node')) || (kinds.has('children') && eventMatches(ev, path, 'children'));
 }
 
 function errorOf(code: number, path: string): CorralError {

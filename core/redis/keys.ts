@@ -12,7 +12,7 @@
  * - `timeouts`    hash: session id → session timeout (ms)
  * - `ttl`         sorted set: TTL znode path → mtime + ttl
  * - `log`         stream: the change log, one entry per zxid (id `<zxid>-0`)
- * - `recursive`   sorted set: recursively watched path → registration deadline
+ * - `recursive`   sorted set: recursively watched path → +inf (while some session watches it)
  * - `sid`         string: session id counter
  * - `lifetime`    string: the Redis lifetime (`master_replid`) that last issued a zxid
  * - `gaps`        sorted set: `<from>:<to>` scored `<to>`: no zxid strictly between was
@@ -24,8 +24,7 @@
  * - `si:<session>` set: the paths the session has watches on
  * - `watched`     hash: path → 1 for every path with watches (one HMGET per write finds them)
  * - `lastev`      hash: session id → zxid of the last event message sent to the session
- * Channels: `s:<session>` (the events a session's watches want), `r:<path>` (events below
- * a recursive watch).
+ * Channel: `s:<session>`, the events a session's watches want.
  */
 export interface NamespaceKeys {
   readonly prefix: string;
@@ -44,16 +43,14 @@ export interface NamespaceKeys {
   node(path: string): string;
   children(path: string): string;
   ephemerals(sessionId: string): string;
-  /** Who watches `path` (session id → kind bits). */
+  /** Who watches `path` (session id → kind bits: 1 node, 2 children, 4 recursive). */
   watchers(path: string): string;
   /** The paths a session watches. */
   sessionWatches(sessionId: string): string;
   readonly watched: string;
   readonly lastEvents: string;
-  /** Channel of the events a session's node and children watches want. */
+  /** Channel of the events a session's watches want. */
   sessionChannel(sessionId: string): string;
-  /** Channel of the events at or below a recursively watched `path`. */
-  recursiveChannel(path: string): string;
 }
 
 /** The keys of one namespace. */
@@ -83,7 +80,6 @@ export function namespaceKeys(namespace: string): NamespaceKeys {
     watchers: (path) => k(`i:${path}`),
     sessionWatches: (sessionId) => k(`si:${sessionId}`),
     sessionChannel: (sessionId) => k(`s:${sessionId}`),
-    recursiveChannel: (path) => k(`r:${path}`),
   };
 }
 

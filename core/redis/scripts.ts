@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 /** The Lua scripts, by the name of their file (`multi-7.lua` → `multi`, 7 keys). */
 export const SCRIPT_NAMES = [
   'create-session', 'touch-session', 'close-session', 'reap', 'multi',
-  'reads', 'changes-since', 'interest',
+  'reads', 'changes-since',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

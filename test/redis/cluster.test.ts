@@ -41,7 +41,7 @@ describe('Redis Cluster key layout', () => {
         const slot = keySlot(k.zxid);
         expect(new Set(keys.map(keySlot))).toEqual(new Set([slot]));
         expect(keySlot(k.sessionChannel('1a2b-000001'))).toBe(slot);
-        expect(keySlot(k.recursiveChannel('/'))).toBe(slot);
+        expect(keySlot(k.watchers('/'))).toBe(slot);
         const slots = new Set(Array.from({ length: 50 }, (_, i) => keySlot(namespaceKeys(`app-${i}`).zxid)));
         expect(slots.size).toBeGreaterThan(40);
       } finally {

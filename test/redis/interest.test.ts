@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type Client, type WatchEvent } from '../../core/index.js';
+import { connect, op, type Client, type WatchEvent } from '../../core/index.js';
 import { namespaceKeys, type NamespaceKeys } from '../../core/redis/index.js';
 import { testNamespace } from '../namespace.js';
 
@@ -159,14 +159,16 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
     await closing.zk.getData('/a', { watch: () => undefined });
     await closing.zk.exists('/not-yet', { watch: () => undefined });
     await crashing.zk.getChildren('/b', { watch: () => undefined });
+    await crashing.zk.watch('/b', { recursive: true }).ready;
     expect(await registrations(admin, keys)).toEqual({
       '/a': { [closing.zk.sessionId]: '1' },
-      '/b': { [crashing.zk.sessionId]: '2' },
+      '/b': { [crashing.zk.sessionId]: '6' },
       '/not-yet': { [closing.zk.sessionId]: '1' },
     });
 
     await closing.zk.close();
-    expect(await registrations(admin, keys)).toEqual({ '/b': { [crashing.zk.sessionId]: '2' } });
+    expect(await registrations(admin, keys)).toEqual({ '/b': { [crashing.zk.sessionId]: '6' } });
+    expect(await admin.zrange(keys.recursive, 0, -1)).toEqual(['/b']);
     expect(await admin.exists(keys.sessionWatches(closing.zk.sessionId))).toBe(0);
 
     // Its connections gone without a word: the reaper (x's) expires the session, and with it the registrations.
@@ -174,6 +176,7 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
     await until(async () => Object.keys(await registrations(admin, keys)).length === 0, 3000, 'the crashed session expired');
     expect(await admin.exists(keys.sessionWatches(crashing.zk.sessionId))).toBe(0);
     expect(await admin.hgetall(keys.lastEvents)).toEqual({});
+    expect(await admin.zrange(keys.recursive, 0, -1)).toEqual([]);
   });
 
   it('after its events connection is cut, a client registers its watches again (the store may have lost them)', async () => {
@@ -203,7 +206,7 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
     expect((await onA.fired).type).toBe('dataChanged');
   });
 
-  it('a recursive watch subscribes to its subtree only, and closing it unsubscribes', async () => {
+  it('a recursive watch is registered for its subtree only, its events come on the session channel, and closing it withdraws it', async () => {
     const ns = testNamespace('ns');
     const keys = namespaceKeys(ns);
     const admin = raw();
@@ -212,28 +215,34 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
     const mine = keys.sessionChannel(w.zk.sessionId);
     await x.create('/a', '');
     await x.create('/b', '');
-    const sessions = [mine, keys.sessionChannel(x.sessionId)].sort();
 
     const stream = w.zk.watch('/a', { recursive: true });
     await stream.ready;
-    expect(await channelsOf(admin, keys)).toEqual([keys.recursiveChannel('/a'), ...sessions].sort());
+    expect(await registrations(admin, keys)).toEqual({ '/a': { [w.zk.sessionId]: '4' } });
+    expect(await admin.zrange(keys.recursive, 0, -1)).toEqual(['/a']);
     await x.create('/b/x', '');
     await x.setData('/b', 'changed');
     await x.create('/a/y', '');
-    const ev = await stream.next();
-    expect(ev.value).toMatchObject({ type: 'created', path: '/a/y' });
-    // Nothing about /b came first: the only message is the one for the subtree of /a.
-    expect(w.received).toEqual([keys.recursiveChannel('/a')]);
+    await x.multi([op.create('/a/y/z'), op.setData('/b', 'again'), op.setData('/a', 'too')]);
+    expect((await stream.next()).value).toMatchObject({ type: 'created', path: '/a/y' });
+    expect((await stream.next()).value).toMatchObject({ type: 'created', path: '/a/y/z' });
+    expect((await stream.next()).value).toMatchObject({ type: 'dataChanged', path: '/a' });
+    // Nothing about /b, nor the childrenChanged a recursive watch does not report: one
+    // message per write under /a, with only the events below it.
+    expect(w.received).toEqual([mine, mine]);
+    expect(w.messages).toEqual(['c/a/y', 'c/a/y/z\nm/a']);
 
     stream.close();
-    await until(async () => (await channelsOf(admin, keys)).length === 2, 2000, 'unsubscribed after close');
-    expect(await channelsOf(admin, keys)).toEqual(sessions);
+    await w.zk.exists('/nothing'); // the withdrawal rides with the next call
+    expect(await registrations(admin, keys)).toEqual({});
+    expect(await admin.zrange(keys.recursive, 0, -1)).toEqual([]);
     // A write under /a, then one the client does watch: only the second reaches it.
     const onB = once();
     await w.zk.getData('/b', { watch: onB.watch });
     await x.create('/a/z', '');
-    await x.setData('/b', 'again');
+    await x.setData('/b', 'last');
     await onB.fired;
-    expect(w.received).toEqual([keys.recursiveChannel('/a'), mine]);
+    expect(w.received).toEqual([mine, mine, mine]);
+    expect(w.messages[2]).toBe('m/b');
   });
 });

@@ -8,9 +8,8 @@
                        Writing a new znode's 3 fields instead of all 11 halves its cost.
     <prefix>c:<path>   sorted set of child names, all score 0 (lexical order)
     <prefix>e:<sid>    set of the session's ephemeral paths
-    <prefix>i:<path>   hash: session id -> kind bits (1 node, 2 children) of the watches
-                       that session has on the path (one-shot and persistent, not
-                       recursive: those are in KEYS recursive)
+    <prefix>i:<path>   hash: session id -> kind bits (1 node, 2 children, 4 recursive)
+                       of the watches that session has on the path
     <prefix>si:<sid>   set of the paths the session has watches on (dropped with it)
     <prefix>watched    hash: path -> 1 for every path with an i: hash, so a write looks up
                        all its event paths with one HMGET
@@ -26,6 +25,14 @@ local function watchKey(path) return PREFIX .. 'i:' .. path end
 local function sessionWatchesKey(sid) return PREFIX .. 'si:' .. sid end
 local K_WATCHED = PREFIX .. 'watched'
 local K_LASTEV = PREFIX .. 'lastev'
+
+--- True if some session still has a recursive watch in registration hash `key`.
+local function recursiveLeft(key)
+  for _, b in ipairs(redis.call('HVALS', key)) do
+    if bit.band(tonumber(b), 4) ~= 0 then return true end
+  end
+  return false
+end
 
 local function parentOf(path)
   local i = string.match(path, '^.*()/')

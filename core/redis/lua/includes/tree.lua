@@ -7,18 +7,18 @@
     KEYS[3] timeouts    hash: session id -> session timeout (ms)
     KEYS[4] ttl         sorted set: TTL znode path -> mtime + ttl (ms)
     KEYS[5] log         stream: one entry per zxid (id `<zxid>-0`), the change log
-    KEYS[6] recursive   sorted set: path under a recursive watch -> interest deadline (ms)
+    KEYS[6] recursive   sorted set: recursively watched path -> +inf (kept by the reads
+                        script's registrations and dropWatches: a path is in it while some
+                        session has a recursive watch on it)
     KEYS[7] sessionSeq  string: counter for session ids
   and ARGV[1] = the namespace prefix `corral:{ns}:` (per-znode keys: see keys.lua), from
   which two more keys are derived (same hash tag): <prefix>lifetime and <prefix>gaps (see
   "Zxids never go backwards" below).
-  Channels: <prefix>s:<sid> (the events a session's watches want, registered in i:<path>
-  by the reads script), <prefix>r:<path> (events below a recursively watched path). A
-  message is `<zxid> <events>`, <events> being `<code><path>` lines joined by '\n' (the
-  change log's format; paths cannot hold control characters), code c created, d deleted,
-  m dataChanged, h childrenChanged: one message per write and session on an `s:` channel,
-  all of a write's events below the watched path on an `r:` channel. A write nobody
-  watches publishes nothing.
+  Channel: <prefix>s:<sid>, the events a session's watches want (registered in i:<path> by
+  the reads script). A message is `<zxid> <events>`, <events> being `<code><path>` lines
+  joined by '\n' (the change log's format; paths cannot hold control characters), code c
+  created, d deleted, m dataChanged, h childrenChanged: one message per write and
+  session, each event once. A write nobody watches publishes nothing.
 ]]
 -- @include keys
 
@@ -239,12 +239,13 @@ local DEFER_EVENTS = false
 -- its lines (byWatch, watches) or nil.
 local outbox = {}
 
---- Who watches the event paths of `entries` (one-shot and persistent watches, not
---- recursive ones): path -> {sid, kind bits, sid, kind bits…} for the watched ones.
---- One HMGET of the namespace's watched-path marks for all paths (in slices: Lua's
---- unpack is bounded), then the registrations of the few that are watched.
+--- Who watches the event paths of `entries` and the recursively watched paths above
+--- them: path -> {sid, kind bits, sid, kind bits…} for the watched ones. One HMGET of the
+--- namespace's watched-path marks for all event paths (in slices: Lua's unpack is
+--- bounded), then the registrations of the few that are watched.
 local function watchersOf(entries)
   local paths, seen = {}, {}
+  local who = {}
   for _, e in ipairs(entries) do
     for _, line in ipairs(e[2]) do
       local p = string.sub(line, 2)
@@ -253,67 +254,80 @@ local function watchersOf(entries)
         paths[#paths + 1] = p
       end
     end
+    -- Recursively watched paths are registered (that is how they got into K_RECURSIVE).
+    local watches = e[4]
+    if watches then
+      for _, r in ipairs(watches) do
+        if who[r] == nil then who[r] = redis.call('HGETALL', watchKey(r)) end
+      end
+    end
   end
-  local who = {}
   for from = 1, #paths, 1000 do
     local to = math.min(from + 999, #paths)
     local marks = redis.call('HMGET', K_WATCHED, unpack(paths, from, to))
     for i = 1, to - from + 1 do
-      if marks[i] then
-        local p = paths[from + i - 1]
-        who[p] = redis.call('HGETALL', watchKey(p))
-      end
+      local p = paths[from + i - 1]
+      if marks[i] and who[p] == nil then who[p] = redis.call('HGETALL', watchKey(p)) end
     end
   end
   return who
 end
 
---- Publishes recorded writes in zxid order: to each session watching a path, one message
---- per write with the lines its watches want (`<prefix>s:<sid>`), then each recursive
---- watch's lines (`<prefix>r:<path>`). Records per session the zxid of the last message
---- it was sent (<prefix>lastev), which reads return so the client can wait for it.
+--- Publishes recorded writes in zxid order: to each session whose watches want some of a
+--- write's events, one message with those events, each once (`<prefix>s:<sid>`). Records
+--- per session the zxid of the last message it was sent (<prefix>lastev), which reads
+--- return so the client can wait for it.
 local function publishEntries(entries)
   local who = watchersOf(entries)
+  if next(who) == nil then return end
   local last, order = nil, nil
   for _, e in ipairs(entries) do
     local z = string.format('%d', e[1])
-    local head = z .. ' '
-    local bySession, sessions = nil, nil
+    local bySession, sessions, given = nil, nil, nil
+    --- Adds `line` to the message of every session of registration `w` with a kind in `need`.
+    local function give(w, need, line)
+      for i = 1, #w, 2 do
+        if bit.band(tonumber(w[i + 1]), need) ~= 0 then
+          local s = w[i]
+          if bySession == nil then bySession, sessions, given = {}, {}, {} end
+          local ls = bySession[s]
+          if ls == nil then
+            ls = {}
+            bySession[s] = ls
+            given[s] = {}
+            sessions[#sessions + 1] = s
+          end
+          if not given[s][line] then
+            given[s][line] = true
+            ls[#ls + 1] = line
+          end
+        end
+      end
+    end
     for _, line in ipairs(e[2]) do
       local w = who[string.sub(line, 2)]
       if w then
         -- Kind bits: 1 node watch (created, deleted, dataChanged), 2 children watch
-        -- (childrenChanged, deleted).
+        -- (childrenChanged, deleted), 4 recursive (below).
         local code = string.sub(line, 1, 1)
-        local need = code == 'h' and 2 or (code == 'd' and 3 or 1)
-        for i = 1, #w, 2 do
-          if bit.band(tonumber(w[i + 1]), need) ~= 0 then
-            local s = w[i]
-            bySession = bySession or {}
-            sessions = sessions or {}
-            local ls = bySession[s]
-            if ls == nil then
-              ls = {}
-              bySession[s] = ls
-              sessions[#sessions + 1] = s
-            end
-            ls[#ls + 1] = line
-          end
-        end
+        give(w, code == 'h' and 2 or (code == 'd' and 3 or 1), line)
+      end
+    end
+    -- Recursive watches: per watched path, the write's events at or below it (no childrenChanged).
+    local watches = e[4]
+    if watches then
+      for _, r in ipairs(watches) do
+        for _, line in ipairs(e[3][r]) do give(who[r], 4, line) end
       end
     end
     if sessions then
       last = last or {}
       order = order or {}
       for _, s in ipairs(sessions) do
-        redis.call('PUBLISH', PREFIX .. 's:' .. s, head .. table.concat(bySession[s], '\n'))
+        redis.call('PUBLISH', PREFIX .. 's:' .. s, z .. ' ' .. table.concat(bySession[s], '\n'))
         if last[s] == nil then order[#order + 1] = s end
         last[s] = z
       end
-    end
-    local watches = e[4]
-    if watches then
-      for _, r in ipairs(watches) do redis.call('PUBLISH', PREFIX .. 'r:' .. r, head .. table.concat(e[3][r], '\n')) end
     end
   end
   if order then
@@ -339,8 +353,8 @@ end
 -- A write's repeated childrenChanged of one parent (64 creates under it) is sent once: a
 -- write is one step of the total order, so a watcher told once of a change at this zxid
 -- has been told all the repeats could say (the client dedups any other repeat the same
--- way). A session gets one message per write with the events its watches want; each
--- recursive watch's channel gets one message per write with all the events below it.
+-- way). A session gets one message per write with the events its watches want (those
+-- below its recursive watches included).
 local function emit(zxid, events)
   local lines = {}
   -- Made when first needed: most writes have one childrenChanged and no recursive watch.
@@ -357,7 +371,7 @@ local function emit(zxid, events)
       local line = code .. path
       lines[#lines + 1] = line
       if code ~= 'h' and recursivelyWatched() then
-        -- r:<path> channels of recursive watches: per watched path, the lines below it.
+        -- Recursive watches: per watched path, the lines below it.
         byWatch = byWatch or {}
         watches = watches or {}
         if isRecursive(path) then addBelow(byWatch, watches, path, line) end
@@ -379,8 +393,14 @@ local function dropWatches(sid)
   local key = sessionWatchesKey(sid)
   for _, p in ipairs(redis.call('SMEMBERS', key)) do
     local wk = watchKey(p)
+    local bits = tonumber(redis.call('HGET', wk, sid) or '0')
     redis.call('HDEL', wk, sid)
     if redis.call('EXISTS', wk) == 0 then redis.call('HDEL', K_WATCHED, p) end
+    if bit.band(bits, 4) ~= 0 and not recursiveLeft(wk) then
+      redis.call('ZREM', K_RECURSIVE, p)
+      -- The registrations just changed: a later emit in this script must read them afresh.
+      recursiveSet, coveringMemo, RECURSIVE_COUNT = nil, {}, nil
+    end
   end
   redis.call('DEL', key)
   redis.call('HDEL', K_LASTEV, sid)
@@ -465,9 +485,6 @@ local function reap()
       end
     end
   end
-  redis.call('ZREMRANGEBYSCORE', K_RECURSIVE, '-inf', '(' .. NOW)
-  -- The registrations just changed: a later emit in this script must read them afresh.
-  recursiveSet, coveringMemo, RECURSIVE_COUNT = nil, {}, nil
 end
 
 --- True if the session exists and its deadline has not passed (Redis clock).

@@ -9,11 +9,12 @@
   publish to the sessions registered on a path, see tree.lua publishEntries), and costs no
   round trip of its own.
 
-  KEYS[1] zxid, KEYS[2] sessions
+  KEYS[1] zxid, KEYS[2] sessions, KEYS[3] recursive (see tree.lua)
   ARGV[1] prefix, ARGV[2] session id ('' for none), then 2 per op: type, path. Types:
     e exists, d getData, c getChildren, p a page of getChildren: reads;
     +<bits>, -<bits>: register, withdraw the session's watches of these kinds on the path
-    (bits: 1 node, 2 children). Registrations of a session that is not live are ignored.
+    (bits: 1 node, 2 children, 4 recursive). Registrations of a session that is not live
+    are ignored.
   Returns one reply per op, in order, then the zxid the reads ran at and the zxid of the
   last event message sent to the session by then (0 if none; see tree.lua). A registration's reply is {}. A read's is {zxid}
   when there is no such znode, else
@@ -53,6 +54,12 @@ local function register(path, bits, on)
       redis.call('SADD', sessionWatchesKey(sid), path)
       redis.call('HSET', K_WATCHED, path, 1)
     end
+  end
+  -- Write scripts look for recursive watches above each event path in KEYS[3].
+  if bit.band(now, 4) ~= 0 then
+    if bit.band(had, 4) == 0 then redis.call('ZADD', KEYS[3], 'inf', path) end
+  elseif bit.band(had, 4) ~= 0 and not recursiveLeft(key) then
+    redis.call('ZREM', KEYS[3], path)
   end
 end
 
