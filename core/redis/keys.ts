@@ -11,7 +11,8 @@
  * - `sessions`    sorted set: session id → deadline (ms, Redis clock)
  * - `timeouts`    hash: session id → session timeout (ms)
  * - `ttl`         sorted set: TTL znode path → mtime + ttl
- * - `log`         stream: the change log, one entry per zxid (id `<zxid>-0`)
+ * - `log`         stream: the change log; an entry holds consecutive zxids as fields
+ *                 (`<zxid>` → its event lines), its id `<last zxid>-0`
  * - `recursive`   sorted set: recursively watched path → +inf (while some session watches it)
  * - `sid`         string: session id counter
  * - `lifetime`    string: the Redis lifetime (`master_replid`) that last issued a zxid

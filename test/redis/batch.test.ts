@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BadVersionError, connect, NodeExistsError, NoNodeError, op, type Client } from '../../core/index.js';
 import { startProxy } from '../faults/index.js';
+import { RedisBackend } from '../../core/redis/index.js';
 import { testNamespace } from '../namespace.js';
 
 /**
@@ -50,6 +51,26 @@ describe('redis group commit', () => {
     const { data, stat } = await zk.getData('/n');
     expect(data.toString()).toBe('v16');
     expect(stat.version).toBe(16);
+  });
+
+  it('a batch is one change-log entry, and a catch-up from any zxid inside it gets exactly the writes after', async () => {
+    const { zk, sent } = await observedClient();
+    const watcher = await connect({ redis: REDIS_URL }, { namespace: zk.settings.namespace, logger: quiet });
+    cleanups.push(() => watcher.close());
+    await zk.create('/n', 'v0');
+    // The backend hands out only the events its client has interest in.
+    await watcher.watch('/n').ready;
+    const before = scriptCalls(sent);
+    const stats = await Promise.all(Array.from({ length: 16 }, (_, i) => zk.setData('/n', `v${i + 1}`)));
+    expect(scriptCalls(sent) - before).toBeLessThanOrEqual(2);
+    const be = watcher.backend as RedisBackend;
+    for (const from of [stats[0].mzxid - 1, stats[0].mzxid, stats[7].mzxid, stats[14].mzxid, stats[15].mzxid]) {
+      const events = await be.changesSince(from);
+      expect(Array.isArray(events)).toBe(true);
+      expect((events as Array<{ zxid: number }>).map((e) => e.zxid)).toEqual(stats.map((s) => s.mzxid).filter((z) => z > from));
+    }
+    // Each zxid of the batch is in the store's history (history.lua finds it inside the entry).
+    for (const s of [stats[0], stats[9], stats[15]]) expect((await be.touchSession(watcher.sessionId, s.mzxid)).rolledBackAt).toBeUndefined();
   });
 
   it('a failing write in a batch fails alone: the writes around it apply', async () => {

@@ -122,13 +122,17 @@ class ZxidRanks {
     if (!this.redis || !this.keys) return;
     const r = await this.redis.multi().get(this.keys.zxid).xrange(this.keys.log, this.last === '-' ? '-' : `(${this.last}`, '+').exec();
     const counter = Number(r![0][1] ?? 0);
-    for (const [id] of r![1][1] as Array<[string, string[]]>) {
-      const zxid = Number(id.slice(0, id.indexOf('-')));
-      // The first zxid of the namespace jumps to the clock; the rest count on by one.
-      if (this.rank.size > 0 && zxid !== this.lastZxid + 1) this.problems.push(`zxid ${zxid} issued after ${this.lastZxid}`);
-      this.rank.set(zxid, this.rank.size + 1);
+    for (const [id, fields] of r![1][1] as Array<[string, string[]]>) {
+      // An entry holds one or more zxids as fields (zxid, lines), its id its last zxid.
+      for (let i = 0; i < fields.length; i += 2) {
+        const zxid = Number(fields[i]);
+        // The first zxid of the namespace jumps to the clock; the rest count on by one.
+        if (this.rank.size > 0 && zxid !== this.lastZxid + 1) this.problems.push(`zxid ${zxid} issued after ${this.lastZxid}`);
+        this.rank.set(zxid, this.rank.size + 1);
+        this.lastZxid = zxid;
+      }
+      if (Number(id.slice(0, id.indexOf('-'))) !== this.lastZxid) this.problems.push(`log entry ${id} does not end with its last zxid (${this.lastZxid})`);
       this.last = id;
-      this.lastZxid = zxid;
     }
     if (counter !== this.lastZxid) this.problems.push(`the counter (${counter}) is not the last zxid logged (${this.lastZxid})`);
   }

@@ -33,17 +33,25 @@ if since == last then return {} end
 if since > last then return -1 end
 local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
 if #first == 0 then return -1 end
-local firstZxid = tonumber(string.match(first[1][1], '^(%d+)'))
+-- An entry's fields are its zxids in order (tree.lua KEYS[5]): the oldest is the first field.
+local firstZxid = tonumber(first[1][2][1])
 if firstZxid > since + 1 then
   -- Only a recorded gap can explain the hole: no zxid between its ends was ever issued.
   local gap = redis.call('ZRANGEBYSCORE', K_GAPS, '(' .. string.format('%d', since), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
   if #gap == 0 or tonumber(string.match(gap[1], '^(%d+)')) > since or tonumber(gap[2]) < firstZxid then return -1 end
 end
+-- Every entry holding a zxid after `since` has its id (its last zxid) after it too.
 local entries = redis.call('XRANGE', KEYS[2], string.format('%d', since + 1) .. '-0', '+')
 local reply = {}
 for _, e in ipairs(entries) do
-  if e[2][2] == '!' then return -1 end
-  reply[#reply + 1] = tonumber(string.match(e[1], '^(%d+)'))
-  reply[#reply + 1] = e[2][2]
+  local f = e[2]
+  for i = 1, #f, 2 do
+    local z = tonumber(f[i])
+    if z > since then
+      if f[i + 1] == '!' then return -1 end
+      reply[#reply + 1] = z
+      reply[#reply + 1] = f[i + 1]
+    end
+  end
 end
 return reply

@@ -418,12 +418,39 @@ end
   each other's znodes).
 ]]
 
+--[[
+  A run of lone creates (16 sequential creates under /tasks, as group commit sends them)
+  updates each parent's hash and child set once, when the run ends: the parent's fields
+  are read once, kept here as the creates change them, and written (cversion, pzxid, the
+  new names) by flushParents() before any other kind of op runs and before the call
+  returns. Nothing else reads those parents in between; each create's own znode is
+  written at once (a later create of the same name finds it).
+]]
+local parents = nil -- parent path -> { cv, owner, pzxid text, new names }
+local parentOrder = nil
+
+local function flushParents()
+  if parents == nil then return end
+  for _, parent in ipairs(parentOrder) do
+    local p = parents[parent]
+    redis.call('HSET', nodeKey(parent), 'cv', text(p[1]), 'pz', p[3])
+    local args = {}
+    for _, name in ipairs(p[4]) do
+      args[#args + 1] = 0
+      args[#args + 1] = name
+    end
+    redis.call('ZADD', childKey(parent), unpack(args))
+  end
+  parents, parentOrder = nil, nil
+end
+
 --- A create's checks (parent there and not ephemeral, name free): its facts, or false and
 --- the error reply (op `index`), or nil where runMulti must decide (the root).
 local function checkCreate(path, cut, mode, data, index)
   if path == '/' then return nil end
   local parent = parentAt(path, cut)
-  local f = redis.call('HMGET', nodeKey(parent), 'cz', 'cv', 'o')
+  local pending = parents and parents[parent]
+  local f = pending and { true, pending[1], pending[2] } or redis.call('HMGET', nodeKey(parent), 'cz', 'cv', 'o')
   if not f[1] then
     if parent == '/' then return nil end
     return false, { E_NONODE, index, path }
@@ -434,18 +461,32 @@ local function checkCreate(path, cut, mode, data, index)
   if isSequential(mode) then p = path .. string.format('%010d', cv) end
   local key = nodeKey(p)
   if redis.call('EXISTS', key) == 1 then return false, { E_NODEEXISTS, index, p } end
-  return { path = p, key = key, parent = parent, pcv = cv, mode = mode, data = data }
+  return { path = p, key = key, parent = parent, pcv = cv, powner = f[3] or '', mode = mode, data = data }
 end
 
-local function writeCreate(c, zs, events)
+--- Writes a checked create; with `deferParent`, its parent's part goes to flushParents().
+local function writeCreate(c, zs, events, deferParent)
   if isEphemeral(c.mode) then
     redis.call('HSET', c.key, 'd', c.data, 'cz', zs, 'ct', NOW_S, 'o', sid)
     redis.call('SADD', ephKey(sid), c.path)
   else
     redis.call('HSET', c.key, 'd', c.data, 'cz', zs, 'ct', NOW_S)
   end
-  redis.call('HSET', nodeKey(c.parent), 'cv', text(c.pcv + 1), 'pz', zs)
-  redis.call('ZADD', childKey(c.parent), 0, leafOf(c.path, c.parent))
+  if deferParent then
+    if parents == nil then parents, parentOrder = {}, {} end
+    local p = parents[c.parent]
+    if p == nil then
+      p = { 0, c.powner, '', {} }
+      parents[c.parent] = p
+      parentOrder[#parentOrder + 1] = c.parent
+    end
+    p[1] = c.pcv + 1
+    p[3] = zs
+    p[4][#p[4] + 1] = leafOf(c.path, c.parent)
+  else
+    redis.call('HSET', nodeKey(c.parent), 'cv', text(c.pcv + 1), 'pz', zs)
+    redis.call('ZADD', childKey(c.parent), 0, leafOf(c.path, c.parent))
+  end
   addEvent(events, 'c', c.path, c.parent)
   addEvent(events, 'h', c.parent, '')
 end
@@ -487,7 +528,7 @@ local function fastCreate(path, cut, mode, data)
   if not c then return err end
   local zxid, zs = issueNow()
   local events = {}
-  writeCreate(c, zs, events)
+  writeCreate(c, zs, events, true)
   emit(zxid, events)
   return { 0, zxid, NOW_S, c.path, FRESH }
 end
@@ -546,12 +587,20 @@ end
 local function multiReply(n, packed)
   if n == 1 then
     local t, mode, num, cut, path, data = struct.unpack('>c1BdIIc0Ic0', packed)
+    if t == 'c' and mode <= 3 then
+      local r = fastCreate(path, cut, MODES[mode], data)
+      if r then return r end
+    end
+    -- Anything else may read a parent a run of creates has not written yet.
+    flushParents()
     local r
     if t == 's' then r = fastSetData(path, num, data)
-    elseif t == 'c' and mode <= 3 then r = fastCreate(path, cut, MODES[mode], data)
     elseif t == 'd' then r = fastDelete(path, cut, num) end
     if r then return r end
-  elseif n == 2 then
+    return runMulti(n, packed)
+  end
+  flushParents()
+  if n == 2 then
     local t1, mode1, _, cut1, path1, data1, at = struct.unpack('>c1BdIIc0Ic0', packed)
     if t1 == 'c' and mode1 <= 3 then
       local t2, _, num2, cut2, path2 = struct.unpack('>c1BdIIc0Ic0', packed, at)
@@ -565,5 +614,6 @@ local function multiReply(n, packed)
 end
 
 for j = 1, k do replies[j] = multiReply(tonumber(ARGV[2 + 2 * j]), ARGV[3 + 2 * j]) end
+flushParents()
 publishEvents()
 return replies

@@ -6,7 +6,9 @@
     KEYS[2] sessions    sorted set: session id -> deadline (ms, Redis clock)
     KEYS[3] timeouts    hash: session id -> session timeout (ms)
     KEYS[4] ttl         sorted set: TTL znode path -> mtime + ttl (ms)
-    KEYS[5] log         stream: one entry per zxid (id `<zxid>-0`), the change log
+    KEYS[5] log         stream: the change log; an entry holds the events of one or more
+                        consecutive zxids (one per script call of group-committed multis)
+                        as fields `<zxid>` = its event lines, and its id is `<last zxid>-0`
     KEYS[6] recursive   sorted set: recursively watched path -> +inf (kept by the reads
                         script's registrations and dropWatches: a path is in it while some
                         session has a recursive watch on it)
@@ -156,15 +158,34 @@ local function nextZxid(atLeast, planOnly)
   return zxid, last
 end
 
---- Appends one change-log entry (`entry` = event lines, or `!` for "history lost here").
-local function appendLog(zxid, entry)
-  local id = string.format('%d-0', zxid)
-  local ok = redis.pcall('XADD', K_LOG, 'MAXLEN', '~', LOG_MAXLEN, id, 'e', entry)
+-- Writes recorded by a script that runs many (the multi script: group commit) go to the
+-- change log and their watchers together at its end: publishEvents(), which such a script
+-- must call before it returns. Off unless the script turns it on.
+local DEFER_EVENTS = false
+-- Change-log fields not yet written (DEFER_EVENTS): `<zxid>`, its lines, … in zxid order.
+local logFields = {}
+
+--- Appends one change-log entry holding `fields` (see KEYS[5]), `id` its last zxid.
+local function writeLog(id, fields)
+  local ok = redis.pcall('XADD', K_LOG, 'MAXLEN', '~', LOG_MAXLEN, id .. '-0', unpack(fields))
   if type(ok) == 'table' and ok.err then
     -- The log is ahead of the counter: the store went back in time under it. Start afresh
     -- (older entries would be lies); clients that needed them fall back to a resync.
     redis.call('DEL', K_LOG)
-    redis.call('XADD', K_LOG, 'MAXLEN', '~', LOG_MAXLEN, id, 'e', entry)
+    redis.call('XADD', K_LOG, 'MAXLEN', '~', LOG_MAXLEN, id .. '-0', unpack(fields))
+  end
+end
+
+--- Records a zxid's change-log lines (`entry` = event lines, or `!` for "history lost
+--- here"): one XADD per call of many multis rather than one per zxid (an XADD costs Redis
+--- about as much as the rest of a setData).
+local function appendLog(zxid, entry)
+  local z = string.format('%d', zxid)
+  if DEFER_EVENTS then
+    logFields[#logFields + 1] = z
+    logFields[#logFields + 1] = entry
+  else
+    writeLog(z, { z, entry })
   end
 end
 
@@ -231,10 +252,6 @@ local function addBelow(byWatch, watches, r, line)
   w[#w + 1] = line
 end
 
--- Writes published at the end of the script rather than one by one (publishEvents): a
--- script running many multis (group commit) then looks up who watches their paths once.
--- Off unless a script turns it on; such a script must call publishEvents() before it returns.
-local DEFER_EVENTS = false
 -- Per write recorded and not yet published: zxid, its event lines, and per recursive watch
 -- its lines (byWatch, watches) or nil.
 local outbox = {}
@@ -340,8 +357,17 @@ local function publishEntries(entries)
   end
 end
 
---- Publishes what DEFER_EVENTS held back.
+--- Logs and publishes what DEFER_EVENTS held back (a watcher of these writes that
+--- reconnects finds them in the log).
 local function publishEvents()
+  -- Fields are unpacked into XADD's arguments: entries of at most 1000 zxids keep far
+  -- below Lua's limit (a call holds at most 64 multis, but each container a multi empties
+  -- is deleted with a zxid of its own).
+  for from = 1, #logFields, 2000 do
+    local to = math.min(from + 1999, #logFields)
+    writeLog(logFields[to - 1], { unpack(logFields, from, to) })
+  end
+  logFields = {}
   if #outbox == 0 then return end
   local entries = outbox
   outbox = {}
