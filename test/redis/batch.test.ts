@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BadVersionError, connect, NodeExistsError, NoNodeError, op, type Client } from '../../core/index.js';
 import { startProxy } from '../faults/index.js';
-import { RedisBackend } from '../../core/redis/index.js';
+import { namespaceKeys, RedisBackend } from '../../core/redis/index.js';
 import { testNamespace } from '../namespace.js';
 
 /**
@@ -71,6 +71,29 @@ describe('redis group commit', () => {
     }
     // Each zxid of the batch is in the store's history (history.lua finds it inside the entry).
     for (const s of [stats[0], stats[9], stats[15]]) expect((await be.touchSession(watcher.sessionId, s.mzxid)).rolledBackAt).toBeUndefined();
+  });
+
+  it('change-log entries written by corral 0.1 (one zxid each, field e) are still read', async () => {
+    const { zk } = await observedClient();
+    const watcher = await connect({ redis: REDIS_URL }, { namespace: zk.settings.namespace, logger: quiet });
+    cleanups.push(() => watcher.close());
+    const admin = new Redis(REDIS_URL);
+    cleanups.push(async () => admin.disconnect());
+    const keys = namespaceKeys(zk.settings.namespace);
+    await zk.create('/n', 'v0');
+    await watcher.watch('/n').ready;
+    const before = (await zk.exists('/n'))!.mzxid;
+    // As corral 0.1 wrote a setData of /n: the counter, then an entry of its own.
+    await admin.set(keys.zxid, String(before + 1));
+    await admin.xadd(keys.log, `${before + 1}-0`, 'e', 'm/n');
+    const after = await zk.setData('/n', 'v2');
+    expect(after.mzxid).toBe(before + 2);
+    const be = watcher.backend as RedisBackend;
+    expect(await be.changesSince(before)).toEqual([
+      { type: 'dataChanged', path: '/n', zxid: before + 1 },
+      { type: 'dataChanged', path: '/n', zxid: before + 2 },
+    ]);
+    expect((await be.touchSession(watcher.sessionId, before + 1)).rolledBackAt).toBeUndefined();
   });
 
   it('a failing write in a batch fails alone: the writes around it apply', async () => {

@@ -206,6 +206,17 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
     expect((await onA.fired).type).toBe('dataChanged');
   });
 
+  it('a recursive-watch lease left by corral 0.1 runs out; registrations do not', async () => {
+    const ns = testNamespace('ns');
+    const keys = namespaceKeys(ns);
+    const admin = raw();
+    const w = await observedClient(ns);
+    await w.zk.watch('/mine', { recursive: true }).ready;
+    await admin.zadd(keys.recursive, Date.now() - 1000, '/old-lease');
+    await until(async () => (await admin.zscore(keys.recursive, '/old-lease')) === null, 2000, 'the reaper to drop the old lease');
+    expect(await admin.zrange(keys.recursive, 0, -1, 'WITHSCORES')).toEqual(['/mine', 'inf']);
+  });
+
   it('a recursive watch is registered for its subtree only, its events come on the session channel, and closing it withdraws it', async () => {
     const ns = testNamespace('ns');
     const keys = namespaceKeys(ns);

@@ -34,7 +34,7 @@ if since > last then return -1 end
 local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
 if #first == 0 then return -1 end
 -- An entry's fields are its zxids in order (tree.lua KEYS[5]): the oldest is the first field.
-local firstZxid = tonumber(first[1][2][1])
+local firstZxid = logZxid(first[1], 1)
 if firstZxid > since + 1 then
   -- Only a recorded gap can explain the hole: no zxid between its ends was ever issued.
   local gap = redis.call('ZRANGEBYSCORE', K_GAPS, '(' .. string.format('%d', since), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
@@ -46,7 +46,7 @@ local reply = {}
 for _, e in ipairs(entries) do
   local f = e[2]
   for i = 1, #f, 2 do
-    local z = tonumber(f[i])
+    local z = logZxid(e, i)
     if z > since then
       if f[i + 1] == '!' then return -1 end
       reply[#reply + 1] = z

@@ -14,6 +14,12 @@
 --- -1 when `zxid` (0 < zxid <= the counter) belongs to this store's history, or cannot
 --- be judged any more (the log was trimmed past it and no gap holds it); otherwise the
 --- last zxid the two histories share.
+--- The zxid of change-log entry `e`'s field pair at `i`: its name, or, in an entry written
+--- by a corral before 0.2 (one zxid per entry, field `e`), the entry's id.
+local function logZxid(e, i)
+  return tonumber(e[2][i]) or tonumber(string.match(e[1], '^(%d+)'))
+end
+
 local function divergedAt(logKey, gapsKey, zxid)
   -- %d: exact (a C long, 64 bits on the 64-bit Redis create-session insists on), where
   -- tostring and .. write numbers of more than 14 digits as 1e+14.
@@ -29,7 +35,7 @@ local function divergedAt(logKey, gapsKey, zxid)
   if e then
     local f = e[2]
     for i = 1, #f, 2 do
-      local z = tonumber(f[i])
+      local z = logZxid(e, i)
       if z == zxid then return -1 end
       if z < zxid then below = z end
     end

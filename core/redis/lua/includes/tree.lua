@@ -511,6 +511,11 @@ local function reap()
       end
     end
   end
+  -- Registrations of recursive watches are scored +inf; a finite score is a lease left by
+  -- a corral before 0.2 (its clients renewed them): gone once it ran out.
+  if redis.call('ZREMRANGEBYSCORE', K_RECURSIVE, '-inf', '(' .. NOW) > 0 then
+    recursiveSet, coveringMemo, RECURSIVE_COUNT = nil, {}, nil
+  end
 end
 
 --- True if the session exists and its deadline has not passed (Redis clock).
