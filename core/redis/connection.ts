@@ -30,13 +30,17 @@ export interface RedisLinks {
  * What corral needs from every connection it opens itself: fail fast while the link is
  * down (ops must reject with ConnectionLossError, not wait in an offline queue), never
  * resend a write whose reply was lost (it may have been applied: ZooKeeper's connection
- * loss), reconnect by itself, and batch commands issued in the same tick.
+ * loss), reconnect by itself. No auto-pipelining: the backend gathers its own calls
+ * (core/redis/batch.ts), and ioredis's would hold every command back to the next turn of
+ * the event loop (setImmediate) and build a pipeline for it: with it on, `setData` at 16 in
+ * flight cost the client 12.7 µs of CPU per op instead of 8.7, and a lock hand-off p50
+ * 0.82 ms instead of 0.59.
  */
 const OWN: RedisOptions = {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
   autoResendUnfulfilledCommands: false,
-  enableAutoPipelining: true,
+  enableAutoPipelining: false,
   lazyConnect: true,
   retryStrategy: (attempt: number) => Math.min(25 * attempt, 250),
   connectTimeout: 5_000,
@@ -115,7 +119,7 @@ function clusterOptions(base: ClusterOptions): ClusterOptions {
   return {
     ...base,
     enableOfflineQueue: false,
-    enableAutoPipelining: true,
+    enableAutoPipelining: false,
     lazyConnect: true,
     clusterRetryStrategy: (attempt: number) => Math.min(50 * attempt, 500),
     redisOptions: { ...base.redisOptions, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, connectTimeout: 5_000 },
