@@ -62,7 +62,7 @@ export class RedisBackend implements Backend {
   private sessionEventZxid = 0;
   /** …and of the last one Redis said it sent (from read replies): reads wait for it… */
   private sessionEventSent = 0;
-  /** …as of this zxid: a read at a later one (sync, a paged getChildren) knows less. */
+  /** …as of this zxid (every read goes through the reads script and says it). */
   private sessionEventSentAsOf = 0;
   private readonly eventWaiters: Array<{ zxid: number; resolve(): void; reject(err: Error): void }> = [];
   private eventListener: (ev: BackendEvent) => void = () => undefined;

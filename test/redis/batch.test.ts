@@ -190,9 +190,10 @@ describe('redis group commit', () => {
     }
   });
 
-  it('reads that set watches, made together, declare their interests in parallel and are still sent in order', async () => {
-    // 50 ms each way between the client and Redis: one SUBSCRIBE round trip after another
-    // would take 20 × 100 ms; in parallel the whole lot takes a few round trips.
+  it('reads that set watches, made together, register them in the same call and are still sent in order', async () => {
+    // 50 ms each way between the client and Redis: a registration round trip before each
+    // read, one after another, would take 20 × 100 ms; the registrations ride with the
+    // reads, which go together.
     const target = new URL(REDIS_URL);
     const proxy = await startProxy({ targetHost: target.hostname, targetPort: Number(target.port || 6379) });
     cleanups.push(() => proxy.close());

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, op, type Client, type WatchEvent } from '../../core/index.js';
 import { namespaceKeys, type NamespaceKeys } from '../../core/redis/index.js';
+import { startProxy } from '../faults/index.js';
 import { testNamespace } from '../namespace.js';
 
 /**
@@ -204,6 +205,29 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
     await w.zk.whenConnected();
     await x.setData('/a', 'changed');
     expect((await onA.fired).type).toBe('dataChanged');
+  });
+
+  it('a watch event comes before the read that reflects its change, even when the events connection lags', async () => {
+    const ns = testNamespace('ns');
+    const target = new URL(REDIS_URL);
+    const proxy = await startProxy({ targetHost: target.hostname, targetPort: Number(target.port || 6379) });
+    cleanups.push(() => proxy.close());
+    // Commands go straight to Redis; the events connection goes through the proxy.
+    const base = raw();
+    const duplicate = base.duplicate.bind(base);
+    base.duplicate = ((override?: Parameters<Redis['duplicate']>[0]) =>
+      duplicate({ ...override, host: '127.0.0.1', port: proxy.port })) as Redis['duplicate'];
+    const w = await connect({ redis: base }, { namespace: ns, logger: quiet });
+    cleanups.push(() => w.close());
+    const x = await plainClient(ns);
+    await x.create('/a', 'old');
+    const seen: string[] = [];
+    await w.getData('/a', { watch: (ev) => seen.push(`event ${ev.type}`) });
+    proxy.setDelay(80);
+    await x.setData('/a', 'new');
+    const r = await w.getData('/a');
+    seen.push(`read ${r.data.toString()}`);
+    expect(seen).toEqual(['event dataChanged', 'read new']);
   });
 
   it('a recursive-watch lease left by corral 0.1 runs out; registrations do not', async () => {
