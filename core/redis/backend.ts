@@ -6,6 +6,7 @@ import {
 import type { Logger } from '../logger.js';
 import type { CreateMode, Op, OpResult, ReadOp, ReadResult, Stat } from '../types.js';
 import { Batch } from './batch.js';
+import { EventFence } from './event-fence.js';
 import { childrenReply, dataReply, eventsFromLog, eventsFromMessage, FRESH, freshStat, packOps, STAT_FIELDS, statFrom } from './codec.js';
 import type { RedisLinks } from './connection.js';
 import { keySlot, namespaceKeys, type NamespaceKeys } from './keys.js';
@@ -40,9 +41,7 @@ type ScriptFn = (...args: Array<string | number | Buffer>) => Promise<unknown>;
  * rather than PSUBSCRIBE patterns, because every pattern is matched against every message
  * server-side, and znode paths would need glob escaping.
  *
- * Events before reads: a read's reply says which zxid the session's last event message
- * had when it ran (`lastev`); the read is handed out once that message has come in on the
- * events connection (normally before the reply itself): one channel, in publish order.
+ * Events before reads: see EventFence.
  */
 export class RedisBackend implements Backend {
   readonly kind = 'redis';
@@ -58,13 +57,8 @@ export class RedisBackend implements Backend {
   private sessionChannel: string | null = null;
   /** This connection's session ('' until createSession): watch registrations are its. */
   private sessionId = '';
-  /** Zxid of the last message received on the session's channel… */
-  private sessionEventZxid = 0;
-  /** …and of the last one Redis said it sent (from read replies): reads wait for it… */
-  private sessionEventSent = 0;
-  /** …as of this zxid (every read goes through the reads script and says it). */
-  private sessionEventSentAsOf = 0;
-  private readonly eventWaiters: Array<{ zxid: number; resolve(): void; reject(err: Error): void }> = [];
+  /** Reads wait here for the events Redis sent the session before them. */
+  private readonly fence = new EventFence();
   private eventListener: (ev: BackendEvent) => void = () => undefined;
   private linkListener: (up: boolean) => void = () => undefined;
   private linkUp = false;
@@ -116,7 +110,7 @@ export class RedisBackend implements Backend {
       this.sub ??= this.links.subscriberFor!(keySlot(this.keys.zxid));
       this.listen(this.sub, 'close', () => {
         this.subReady = false;
-        this.failEventWaiters('Events connection to Redis closed');
+        this.fence.fail('Events connection to Redis closed');
         this.updateLink();
       });
       this.listen(this.sub, 'ready', () => void this.resubscribe());
@@ -143,7 +137,7 @@ export class RedisBackend implements Backend {
     if (this.reaper) clearInterval(this.reaper);
     for (const d of this.detachers) d();
     this.linkUp = false;
-    this.failEventWaiters('Redis backend is closed');
+    this.fence.fail('Redis backend is closed');
     this.sub?.disconnect();
     // A connection the user passed in is theirs to close.
     if (this.links.ownsCommands) this.cmd.disconnect();
@@ -283,7 +277,7 @@ export class RedisBackend implements Backend {
     // One Redis primary orders everything: a reply comes after every write it acknowledged
     // before. The reads script with no reads: it also says what the session was sent.
     await this.reads([]);
-    return { zxid: this.sessionEventSentAsOf };
+    return { zxid: this.fence.readZxid };
   }
 
   // ---- watches --------------------------------------------------------------------------
@@ -308,27 +302,13 @@ export class RedisBackend implements Backend {
   }
 
   async flushEvents(zxid: number): Promise<void> {
-    if (zxid > this.sessionEventSentAsOf) {
+    if (!this.fence.knows(zxid)) {
       // Not a read of the reads script (none reads otherwise today): Redis answers PING
       // after every message already queued for this connection.
       await this.call(() => this.sub.ping());
       return;
     }
-    // The session's channel gets one message per write: once the last one Redis said it
-    // sent (by the time of the read, or later) is in, so is every earlier one.
-    const wanted = this.sessionEventSent;
-    if (this.sessionEventZxid >= wanted) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new ConnectionLossError(`Redis did not deliver a watch event within ${this.callTimeoutMs} ms`));
-        this.relink();
-      }, this.callTimeoutMs);
-      const done = (err?: Error) => {
-        clearTimeout(timer);
-        if (err) reject(err); else resolve();
-      };
-      this.eventWaiters.push({ zxid: wanted, resolve: () => done(), reject: done });
-    });
+    await this.fence.wait(this.callTimeoutMs, () => this.relink());
   }
 
     async changesSince(zxid: number, seenZxid = 0): Promise<BackendEvent[] | null | HistoryLost> {
@@ -368,17 +348,8 @@ export class RedisBackend implements Backend {
    */
   private async reads(args: string[]): Promise<unknown[]> {
     const r = (await this.read('reads', [this.sessionId, ...args], { buffers: true, keys: this.readsKeys })) as unknown[];
-    this.noteSent(r);
+    this.fence.takeFrom(r);
     return r;
-  }
-
-  /** Takes the reads script's last two replies: the zxid it ran at, and what the session was sent by then. */
-  private noteSent(r: unknown[]): number {
-    const sent = Number(r.pop());
-    const asOf = Number(r.pop());
-    if (sent > this.sessionEventSent) this.sessionEventSent = sent;
-    if (asOf > this.sessionEventSentAsOf) this.sessionEventSentAsOf = asOf;
-    return sent;
   }
 
   private script(name: ScriptName, buffers: boolean): ScriptFn {
@@ -450,9 +421,7 @@ export class RedisBackend implements Backend {
           ops.push(`+${bits}`, p);
         }
         const fn = this.script('reads', false);
-        const sent = this.noteSent((await fn(...this.readsKeys, this.keys.prefix, this.sessionId, ...ops)) as unknown[]);
-        if (sent > this.sessionEventZxid) this.sessionEventZxid = sent;
-        this.releaseEventWaiters();
+        this.fence.skipTo(this.fence.takeFrom((await fn(...this.readsKeys, this.keys.prefix, this.sessionId, ...ops)) as unknown[]));
       }
       this.subReady = true;
       this.updateLink();
@@ -474,31 +443,12 @@ export class RedisBackend implements Backend {
     const events = eventsFromMessage(msg);
     if (events.length === 0) return;
     // Only the session's channel: one message per write, in zxid order, each event once.
-    const zxid = events[0].zxid;
-    if (zxid > this.sessionEventZxid) {
-      this.sessionEventZxid = zxid;
-      if (this.eventWaiters.length > 0) this.releaseEventWaiters();
-    }
+    this.fence.arrived(events[0].zxid);
     // A withdrawn watch's events come until the withdrawal reaches Redis.
     for (const ev of events) if (this.wants(ev)) this.eventListener(ev);
   }
 
-    private releaseEventWaiters(): void {
-    let i = 0;
-    while (i < this.eventWaiters.length) {
-      const w = this.eventWaiters[i];
-      if (w.zxid <= this.sessionEventZxid) {
-        this.eventWaiters.splice(i, 1);
-        w.resolve();
-      } else i++;
-    }
-  }
-
-  private failEventWaiters(why: string): void {
-    for (const w of this.eventWaiters.splice(0)) w.reject(new ConnectionLossError(why));
-  }
-
-  private wants(e: BackendEvent): boolean {
+    private wants(e: BackendEvent): boolean {
     // Interest is checked on the event's own path and, for recursive watches, its ancestors.
     let p = e.path;
     for (;;) {
