@@ -529,7 +529,7 @@ local function fastCreate(path, cut, mode, data)
   local zxid, zs = issueNow()
   local events = {}
   writeCreate(c, zs, events, true)
-  emit(zxid, events)
+  emit(zxid, events, zs)
   return { 0, zxid, NOW_S, c.path, FRESH }
 end
 
@@ -539,7 +539,7 @@ local function fastDelete(path, cut, version)
   local zxid, zs = issueNow()
   local events = {}
   writeDelete(d, zs, events)
-  emit(zxid, events)
+  emit(zxid, events, zs)
   return { 0, zxid, NOW_S }
 end
 
@@ -560,7 +560,7 @@ local function fastCreateDelete(c1, d2)
   local events = {}
   writeCreate(c, zs, events)
   writeDelete(d, zs, events)
-  emit(zxid, events)
+  emit(zxid, events, zs)
   return { 0, zxid, NOW_S, c.path, FRESH }
 end
 
@@ -578,7 +578,7 @@ local function fastSetData(path, version, data)
   v = v + 1
   redis.call('HSET', key, 'd', data, 'mz', zs, 'mt', NOW_S, 'v', text(v))
   if f[7] == TTL_MODE then redis.call('ZADD', K_TTL, NOW + tonumber(f[8]), path) end
-  emit(zxid, { 'm', path, '' })
+  emit(zxid, { 'm', path, '' }, zs)
   local cv = f[3] and tonumber(f[3]) or 0
   return { 0, zxid, NOW_S, cz, zs, f[5] or cz, f[6], NOW_S, v, cv, f[4] or '', #data, numChildrenOf(path, cv) }
 end

@@ -178,9 +178,9 @@ end
 
 --- Records a zxid's change-log lines (`entry` = event lines, or `!` for "history lost
 --- here"): one XADD per call of many multis rather than one per zxid (an XADD costs Redis
---- about as much as the rest of a setData).
-local function appendLog(zxid, entry)
-  local z = string.format('%d', zxid)
+--- about as much as the rest of a setData). `z`: the zxid as text, when the caller has it.
+local function appendLog(zxid, entry, z)
+  z = z or string.format('%d', zxid)
   if DEFER_EVENTS then
     logFields[#logFields + 1] = z
     logFields[#logFields + 1] = entry
@@ -255,6 +255,13 @@ end
 -- Per write recorded and not yet published: zxid, its event lines, and per recursive watch
 -- its lines (byWatch, watches) or nil.
 local outbox = {}
+-- Whether any watch is registered in the namespace at all (nil until read): a write
+-- nobody can be watching only goes to the change log.
+local watching = nil
+local function anyWatch()
+  if watching == nil then watching = redis.call('EXISTS', K_WATCHED) == 1 or recursivelyWatched() end
+  return watching
+end
 
 --- Who watches the event paths of `entries` and the recursively watched paths above
 --- them: path -> {sid, kind bits, sid, kind bits…} for the watched ones. One HMGET of the
@@ -381,7 +388,24 @@ end
 -- has been told all the repeats could say (the client dedups any other repeat the same
 -- way). A session gets one message per write with the events its watches want (those
 -- below its recursive watches included).
-local function emit(zxid, events)
+local function emit(zxid, events, z)
+  if not anyWatch() then
+    -- The log's lines only (repeats of a childrenChanged dropped, as below).
+    local lines, changedParents = {}, nil
+    for i = 1, #events, 3 do
+      local code, path = events[i], events[i + 1]
+      if code ~= 'h' then lines[#lines + 1] = code .. path
+      else
+        changedParents = changedParents or {}
+        if not changedParents[path] then
+          changedParents[path] = true
+          lines[#lines + 1] = code .. path
+        end
+      end
+    end
+    appendLog(zxid, #lines == 1 and lines[1] or table.concat(lines, '\n'), z)
+    return
+  end
   local lines = {}
   -- Made when first needed: most writes have one childrenChanged and no recursive watch.
   local changedParents, byWatch, watches = nil, nil, nil
@@ -409,7 +433,7 @@ local function emit(zxid, events)
       end
     end
   end
-  appendLog(zxid, #lines == 1 and lines[1] or table.concat(lines, '\n'))
+  appendLog(zxid, #lines == 1 and lines[1] or table.concat(lines, '\n'), z)
   local entry = { zxid, lines, byWatch, watches }
   if DEFER_EVENTS then outbox[#outbox + 1] = entry else publishEntries({ entry }) end
 end
@@ -430,6 +454,7 @@ local function dropWatches(sid)
   end
   redis.call('DEL', key)
   redis.call('HDEL', K_LASTEV, sid)
+  watching = nil
 end
 
 --- Removes a childless znode and updates its parent; records events and container candidates.
