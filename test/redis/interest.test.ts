@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, op, type Client, type WatchEvent } from '../../core/index.js';
 import { namespaceKeys, type NamespaceKeys } from '../../core/redis/index.js';
+import { loadScripts } from '../../core/redis/scripts.js';
 import { startProxy } from '../faults/index.js';
 import { testNamespace } from '../namespace.js';
 
@@ -228,6 +229,36 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
     const r = await w.getData('/a');
     seen.push(`read ${r.data.toString()}`);
     expect(seen).toEqual(['event dataChanged', 'read new']);
+  });
+
+  it('a fired watch is withdrawn by the next heartbeat when the client makes no other call', async () => {
+    const ns = testNamespace('ns');
+    const keys = namespaceKeys(ns);
+    const admin = raw();
+    const w = await observedClient(ns, 600); // a heartbeat every 200 ms
+    const x = await plainClient(ns);
+    await x.create('/a', '');
+    const onA = once();
+    await w.zk.getData('/a', { watch: onA.watch });
+    await x.setData('/a', 'changed');
+    await onA.fired;
+    expect(await registrations(admin, keys)).toEqual({ '/a': { [w.zk.sessionId]: '1' } });
+    await until(async () => Object.keys(await registrations(admin, keys)).length === 0, 2000, 'the withdrawal to ride with a heartbeat');
+  });
+
+  it('a registration for a session that is not live is ignored: nothing is left behind', async () => {
+    const ns = testNamespace('ns');
+    const keys = namespaceKeys(ns);
+    const admin = raw();
+    const x = await plainClient(ns);
+    await x.create('/a', '');
+    const reads = loadScripts().get('reads')!;
+    // As a client whose session the reaper already expired would send it.
+    const reply = (await admin.eval(reads.lua, reads.numberOfKeys, keys.zxid, keys.sessions, keys.recursive, keys.prefix, '0-gone', '+1', '/a', 'e', '/a')) as unknown[];
+    expect(reply).toHaveLength(4); // the registration's {}, the read's reply, the zxid, last message sent (0)
+    expect(reply[3]).toBe(0);
+    expect(await registrations(admin, keys)).toEqual({});
+    expect(await admin.exists(keys.sessionWatches('0-gone'))).toBe(0);
   });
 
   it('a recursive-watch lease left by corral 0.1 runs out; registrations do not', async () => {
