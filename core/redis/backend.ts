@@ -59,6 +59,8 @@ export class RedisBackend implements Backend {
   private sessionId = '';
   /** Reads wait here for the events Redis sent the session before them. */
   private readonly fence = new EventFence();
+  /** Script commands, bound to the commands connection (see script()). */
+  private readonly scripts = new Map<string, ScriptFn>();
   private eventListener: (ev: BackendEvent) => void = () => undefined;
   private linkListener: (up: boolean) => void = () => undefined;
   private linkUp = false;
@@ -297,21 +299,17 @@ export class RedisBackend implements Backend {
     }
   }
 
-    onEvent(listener: (ev: BackendEvent) => void): void {
+  onEvent(listener: (ev: BackendEvent) => void): void {
     this.eventListener = listener;
   }
 
-  async flushEvents(zxid: number): Promise<void> {
-    if (!this.fence.knows(zxid)) {
-      // Not a read of the reads script (none reads otherwise today): Redis answers PING
-      // after every message already queued for this connection.
-      await this.call(() => this.sub.ping());
-      return;
-    }
-    await this.fence.wait(this.callTimeoutMs, () => this.relink());
+  flushEvents(_zxid: number): Promise<void> {
+    // Every read goes through the reads script, whose reply (taken by the fence before the
+    // read's zxid reaches the client) says what the session was sent by then.
+    return this.fence.wait(this.callTimeoutMs, () => this.relink());
   }
 
-    async changesSince(zxid: number, seenZxid = 0): Promise<BackendEvent[] | null | HistoryLost> {
+  async changesSince(zxid: number, seenZxid = 0): Promise<BackendEvent[] | null | HistoryLost> {
     const r = (await this.read('changes-since', [zxid, seenZxid], { keys: [this.keys.zxid, this.keys.log] })) as unknown;
     if (!Array.isArray(r)) return null;
     // Events come as (zxid, lines) pairs, zxids positive: -1 first is the history-lost reply.
@@ -334,7 +332,7 @@ export class RedisBackend implements Backend {
     return this.call(() => fn(...this.keys.writeKeys, this.keys.prefix, ...args));
   }
 
-  /** A read-only script: KEYS is the zxid key unless given, ARGV the prefix then `args`. */
+  /** A script that writes no znode: KEYS is the zxid key unless given, ARGV the prefix then `args`. */
   private read(name: ScriptName, args: Array<string | number | Buffer>, options: { buffers?: boolean; keys?: string[] } = {}): Promise<unknown> {
     const fn = this.script(name, options.buffers ?? false);
     const keys = options.keys ?? [this.keys.zxid];
@@ -342,20 +340,31 @@ export class RedisBackend implements Backend {
   }
 
   /**
-   * A call of the reads script (reads-2.lua) for this session: one reply per op in `args`
-   * (type, path pairs). Notes the zxid of the last event message Redis sent the session.
-   * Buffer replies keep getData's data binary-safe (the decoders take Buffers elsewhere).
+   * A call of the reads script (reads-3.lua) for this session: one reply per op in `args`
+   * (see PackedRead). The fence takes what the reply says of the events sent to the session.
    */
   private async reads(args: string[]): Promise<unknown[]> {
-    const r = (await this.read('reads', [this.sessionId, ...args], { buffers: true, keys: this.readsKeys })) as unknown[];
+    return this.call(() => this.sendReads(args));
+  }
+
+  /** The reads script's call itself, outside call() (resubscribe runs it while the link is not up yet). */
+  private async sendReads(args: string[]): Promise<unknown[]> {
+    // Buffer replies keep getData's data binary-safe (the decoders take Buffers elsewhere).
+    const r = (await this.script('reads', true)(...this.readsKeys, this.keys.prefix, this.sessionId, ...args)) as unknown[];
     this.fence.takeFrom(r);
     return r;
   }
 
+  /** The ioredis command of a script (bound once: it runs on every call). */
   private script(name: ScriptName, buffers: boolean): ScriptFn {
-    const s = loadScripts().get(name)!;
-    const m = (this.cmd as unknown as Record<string, ScriptFn>)[buffers ? `${s.command}Buffer` : s.command];
-    return m.bind(this.cmd);
+    const key = buffers ? `${name}+` : name;
+    let fn = this.scripts.get(key);
+    if (!fn) {
+      const s = loadScripts().get(name)!;
+      fn = (this.cmd as unknown as Record<string, ScriptFn>)[buffers ? `${s.command}Buffer` : s.command].bind(this.cmd);
+      this.scripts.set(key, fn);
+    }
+    return fn;
   }
 
   /** Runs a Redis call; fails fast while the link is down and turns failures into typed errors. */
@@ -420,8 +429,8 @@ export class RedisBackend implements Backend {
           for (const k of kinds) bits |= KIND_BITS[k];
           ops.push(`+${bits}`, p);
         }
-        const fn = this.script('reads', false);
-        this.fence.skipTo(this.fence.takeFrom((await fn(...this.readsKeys, this.keys.prefix, this.sessionId, ...ops)) as unknown[]));
+        await this.sendReads(ops);
+        this.fence.skipTo(this.fence.sent);
       }
       this.subReady = true;
       this.updateLink();

@@ -2,8 +2,9 @@
  * Group commit: the calls one connection is asked for while it is busy go to Redis
  * together. Writes: one call of the multi script runs many multis one after the other,
  * each exactly as if alone (its own zxid, events, change-log entry, success or failure:
- * see multi-7.lua). Reads (exists, getData, a whole getChildren): one call of the reads
- * script answers them all at one point of the total order.
+ * see multi-7.lua). Reads (exists, getData, getChildren, whole or a page) and the watch
+ * registrations they carry: one call of the reads script answers them all at one point of
+ * the total order.
  *
  * Why: a multi of one op costs Redis ~30 µs of which most is per call (script lookup,
  * TIME, the session and lifetime checks, building the helpers), and every call costs the
@@ -13,7 +14,7 @@
  *
  * Order is the client's FIFO order (ZooKeeper's guarantee): calls queue in call order and
  * go out in that order on one connection, a run of reads or of one session's writes per
- * script call; before anything else is sent on the connection (a heartbeat, a paged read),
+ * script call; before anything else is sent on the connection (a heartbeat, a catch-up),
  * {@link Batch.flush} sends what is queued, so nothing overtakes an earlier call.
  *
  * When: a queued call waits only until the code running now and the promise callbacks it
@@ -30,7 +31,7 @@ export type PackedMulti = [number, Buffer];
 /**
  * The reads script's arguments for one op: its type, its path, and for a page of children
  * (`p`) where it starts and its size. Types: e exists, d getData, c getChildren, p a page
- * of getChildren; `+<bits>` / `-<bits>` register / withdraw watches (see reads-2.lua).
+ * of getChildren; `+<bits>` / `-<bits>` register / withdraw watches (see reads-3.lua).
  */
 export type PackedRead =
   | readonly ['e' | 'd' | 'c' | `+${number}` | `-${number}`, string]
@@ -64,7 +65,7 @@ export class Batch {
     return new Promise((resolve, reject) => this.push({ sessionId, multi, resolve, reject }));
   }
 
-  /** Queues one read; resolves with its reply (see reads-2.lua). */
+  /** Queues one read; resolves with its reply (see reads-3.lua). */
   read(read: PackedRead): Promise<unknown[]> {
     return new Promise((resolve, reject) => this.push({ read, resolve, reject }));
   }
@@ -96,11 +97,13 @@ export class Batch {
   flush(all = false): void {
     this.scheduled = false;
     let queue = this.queue;
-    if (this.lazy.length > 0 && (all || queue.some((q) => q.read))) {
+    if (this.lazy.length > 0) {
       // Before the first read: ahead of every registration queued after them.
       const at = queue.findIndex((q) => q.read);
-      queue = at < 0 ? [...queue, ...this.lazy] : [...queue.slice(0, at), ...this.lazy, ...queue.slice(at)];
-      this.lazy = [];
+      if (at >= 0 || all) {
+        queue = at < 0 ? [...queue, ...this.lazy] : [...queue.slice(0, at), ...this.lazy, ...queue.slice(at)];
+        this.lazy = [];
+      }
     }
     if (queue.length === 0) return;
     this.queue = [];

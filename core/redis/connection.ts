@@ -47,7 +47,7 @@ const OWN: RedisOptions = {
 };
 
 /** Subscriptions are restored by the backend itself, so it knows when they are back. */
-const SUBSCRIBER: RedisOptions = { ...OWN, autoResubscribe: false, enableAutoPipelining: false };
+const SUBSCRIBER: RedisOptions = { ...OWN, autoResubscribe: false };
 
 /**
  * Builds the connections from what the user gave `connect()`:

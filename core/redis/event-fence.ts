@@ -13,8 +13,8 @@ import { ConnectionLossError } from '../errors.js';
 export class EventFence {
   /** Zxid of the last message received on the session's channel… */
   private received = 0;
-  /** …and of the last one Redis said it sent… */
-  private sent = 0;
+  /** …and of the last one Redis said it sent (by the time of the latest reads call)… */
+  private lastSent = 0;
   /** …as of this zxid (the latest a reads call ran at). */
   private sentAsOf = 0;
   private readonly waiters: Array<{ zxid: number; resolve(): void; reject(err: Error): void }> = [];
@@ -24,21 +24,20 @@ export class EventFence {
     return this.sentAsOf;
   }
 
-  /**
-   * Takes a reads script reply's last two elements (the zxid it ran at, the zxid of the last
-   * message sent to the session by then) off `reply`; returns the latter.
-   */
-  takeFrom(reply: unknown[]): number {
-    const sent = Number(reply.pop());
-    const asOf = Number(reply.pop());
-    if (sent > this.sent) this.sent = sent;
-    if (asOf > this.sentAsOf) this.sentAsOf = asOf;
-    return sent;
+  /** The zxid of the last message Redis said it sent the session. */
+  get sent(): number {
+    return this.lastSent;
   }
 
-  /** True if a read at `zxid` told the fence what the session had been sent by then. */
-  knows(zxid: number): boolean {
-    return zxid <= this.sentAsOf;
+  /**
+   * Takes a reads script reply's last two elements (the zxid it ran at, the zxid of the last
+   * message sent to the session by then) off `reply`.
+   */
+  takeFrom(reply: unknown[]): void {
+    const sent = Number(reply.pop());
+    const asOf = Number(reply.pop());
+    if (sent > this.lastSent) this.lastSent = sent;
+    if (asOf > this.sentAsOf) this.sentAsOf = asOf;
   }
 
   /** A message of the session's channel came in. */
@@ -61,7 +60,7 @@ export class EventFence {
    * in; after `timeoutMs` rejects with ConnectionLossError and calls `onTimeout`.
    */
   wait(timeoutMs: number, onTimeout: () => void): Promise<void> {
-    const wanted = this.sent;
+    const wanted = this.lastSent;
     if (this.received >= wanted) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -19,7 +19,7 @@
     (One argument instead of five per op: each argument costs the client and Redis more
     than unpacking it here.)
   Several multis of one session in one call (the client's group commit: core/redis/
-  write-batch.ts) run one after the other, each exactly as if it were alone: its own zxid,
+  batch.ts) run one after the other, each exactly as if it were alone: its own zxid,
   its own events and change-log entry, its own success or failure. One call instead of k
   spares Redis the per-call work (script lookup, TIME, the session and lifetime checks,
   ~30 helper closures), which costs more than a small multi's own writes.

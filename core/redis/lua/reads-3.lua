@@ -40,27 +40,9 @@ local function register(path, bits, on)
     live = deadline and tonumber(deadline) >= tonumber(redis.call('TIME')[1]) * 1000 or false
   end
   if not live then return end
-  local key = watchKey(path)
-  local had = tonumber(redis.call('HGET', key, sid) or '0')
-  local now = on and bit.bor(had, bits) or bit.band(had, bit.bnot(bits))
-  if now == had then return end
-  if now == 0 then
-    redis.call('HDEL', key, sid)
-    redis.call('SREM', sessionWatchesKey(sid), path)
-    if redis.call('EXISTS', key) == 0 then redis.call('HDEL', K_WATCHED, path) end
-  else
-    redis.call('HSET', key, sid, now)
-    if had == 0 then
-      redis.call('SADD', sessionWatchesKey(sid), path)
-      redis.call('HSET', K_WATCHED, path, 1)
-    end
-  end
+  local had = tonumber(redis.call('HGET', watchKey(path), sid) or '0')
   -- Write scripts look for recursive watches above each event path in KEYS[3].
-  if bit.band(now, 4) ~= 0 then
-    if bit.band(had, 4) == 0 then redis.call('ZADD', KEYS[3], 'inf', path) end
-  elseif bit.band(had, 4) ~= 0 and not recursiveLeft(key) then
-    redis.call('ZREM', KEYS[3], path)
-  end
+  setWatchBits(path, sid, had, on and bit.bor(had, bits) or bit.band(had, bit.bnot(bits)), KEYS[3])
 end
 
 local replies = {}

@@ -34,6 +34,34 @@ local function recursiveLeft(key)
   return false
 end
 
+--- Sets session `sid`'s watch kind bits on `path` from `had` to `now` (both read by the
+--- caller): the registration, the session's index of its paths, the namespace's marks of
+--- watched paths and, for recursive watches (bit 4), the set of recursively watched paths
+--- (`recursiveKey`). Returns true if that set changed.
+local function setWatchBits(path, sid, had, now, recursiveKey)
+  if now == had then return false end
+  local key = watchKey(path)
+  if now == 0 then
+    redis.call('HDEL', key, sid)
+    redis.call('SREM', sessionWatchesKey(sid), path)
+    if redis.call('EXISTS', key) == 0 then redis.call('HDEL', K_WATCHED, path) end
+  else
+    redis.call('HSET', key, sid, now)
+    if had == 0 then
+      redis.call('SADD', sessionWatchesKey(sid), path)
+      redis.call('HSET', K_WATCHED, path, 1)
+    end
+  end
+  if bit.band(now, 4) ~= 0 then
+    if bit.band(had, 4) ~= 0 then return false end
+    redis.call('ZADD', recursiveKey, 'inf', path)
+    return true
+  end
+  if bit.band(had, 4) == 0 or recursiveLeft(key) then return false end
+  redis.call('ZREM', recursiveKey, path)
+  return true
+end
+
 local function parentOf(path)
   local i = string.match(path, '^.*()/')
   if i == nil or i <= 1 then return '/' end

@@ -389,23 +389,6 @@ end
 -- way). A session gets one message per write with the events its watches want (those
 -- below its recursive watches included).
 local function emit(zxid, events, z)
-  if not anyWatch() then
-    -- The log's lines only (repeats of a childrenChanged dropped, as below).
-    local lines, changedParents = {}, nil
-    for i = 1, #events, 3 do
-      local code, path = events[i], events[i + 1]
-      if code ~= 'h' then lines[#lines + 1] = code .. path
-      else
-        changedParents = changedParents or {}
-        if not changedParents[path] then
-          changedParents[path] = true
-          lines[#lines + 1] = code .. path
-        end
-      end
-    end
-    appendLog(zxid, #lines == 1 and lines[1] or table.concat(lines, '\n'), z)
-    return
-  end
   local lines = {}
   -- Made when first needed: most writes have one childrenChanged and no recursive watch.
   local changedParents, byWatch, watches = nil, nil, nil
@@ -434,6 +417,8 @@ local function emit(zxid, events, z)
     end
   end
   appendLog(zxid, #lines == 1 and lines[1] or table.concat(lines, '\n'), z)
+  -- A write nobody can be watching only goes to the change log.
+  if not anyWatch() then return end
   local entry = { zxid, lines, byWatch, watches }
   if DEFER_EVENTS then outbox[#outbox + 1] = entry else publishEntries({ entry }) end
 end
@@ -442,12 +427,7 @@ end
 local function dropWatches(sid)
   local key = sessionWatchesKey(sid)
   for _, p in ipairs(redis.call('SMEMBERS', key)) do
-    local wk = watchKey(p)
-    local bits = tonumber(redis.call('HGET', wk, sid) or '0')
-    redis.call('HDEL', wk, sid)
-    if redis.call('EXISTS', wk) == 0 then redis.call('HDEL', K_WATCHED, p) end
-    if bit.band(bits, 4) ~= 0 and not recursiveLeft(wk) then
-      redis.call('ZREM', K_RECURSIVE, p)
+    if setWatchBits(p, sid, tonumber(redis.call('HGET', watchKey(p), sid) or '0'), 0, K_RECURSIVE) then
       -- The registrations just changed: a later emit in this script must read them afresh.
       recursiveSet, coveringMemo, RECURSIVE_COUNT = nil, {}, nil
     end
