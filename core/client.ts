@@ -191,7 +191,7 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.call(async (t) => {
       validatePath(path);
       const watcher = this.watcherOf(options);
-      const mark = watcher ? await this.prepare(path, 'node', watcher) : 0;
+      const mark = watcher ? await this.prepare(path, 'node') : 0;
       let armed = false;
       try {
         const r = await this.inTurn(t, () => this.backend.exists(path));
@@ -213,7 +213,7 @@ export class Client extends EventEmitter<ClientEvents> {
     return this.call(async (t) => {
       validatePath(path);
       const watcher = this.watcherOf(options);
-      const mark = watcher ? await this.prepare(path, 'node', watcher) : 0;
+      const mark = watcher ? await this.prepare(path, 'node') : 0;
       let armed = false;
       try {
         const r = await this.inTurn(t, () => this.backend.getData(path));
@@ -243,7 +243,7 @@ export class Client extends EventEmitter<ClientEvents> {
         ? { limit: o.limit === undefined ? undefined : checkPositiveInt(o.limit, 'limit'), after: checkAfter(o.after) }
         : undefined;
       const watcher = this.watcherOf(options);
-      const mark = watcher ? await this.prepare(path, 'children', watcher) : 0;
+      const mark = watcher ? await this.prepare(path, 'children') : 0;
       let armed = false;
       try {
         const r = await this.inTurn(t, () => this.backend.getChildren(path, page));
@@ -446,12 +446,13 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   /**
-   * Declares interest before the read, so no event can slip between the read and the watch.
-   * It may take a round trip; reads made after this one prepare meanwhile too, and every
-   * call is still sent in order (inTurn).
+   * Declares interest before the read, so no event can slip between the read and the watch
+   * (only for a read that sets one: a plain read must not wait a microtask here, or a call
+   * made after it could be sent first). A backend may take a round trip for it (Redis sends
+   * the registration with the read itself); reads made after this one prepare meanwhile
+   * too, and every call is still sent in order (inTurn).
    */
-  private async prepare(path: string, kind: InterestKind, watcher: Watcher | undefined): Promise<number> {
-    if (!watcher) return 0;
+  private async prepare(path: string, kind: InterestKind): Promise<number> {
     const mark = this.registry.beginArm();
     try {
       await this.interests.acquire(path, kind);
