@@ -107,9 +107,38 @@ export interface HistoryLost {
  * What a watch asks the backend for:
  * - `node`: created / deleted / dataChanged of exactly this path;
  * - `children`: childrenChanged and deleted of exactly this path;
- * - `recursive`: created / deleted / dataChanged of this path and every path below it.
+ * - `recursive`: created / deleted / dataChanged of this path and every path below it;
+ * - the same with `-others`: only events of other sessions' writes (a watch that ignores
+ *   its own session's writes, so the backend need not send those at all).
  */
-export type InterestKind = 'node' | 'children' | 'recursive';
+export type InterestKind = BaseInterestKind | `${BaseInterestKind}-others`;
+export type BaseInterestKind = 'node' | 'children' | 'recursive';
+
+/** The kind an interest matches events by (`recursive-others` → `recursive`). */
+export function baseKind(kind: InterestKind): BaseInterestKind {
+  return kind.endsWith('-others') ? (kind.slice(0, -7) as BaseInterestKind) : (kind as BaseInterestKind);
+}
+
+/**
+ * True if any of a connection's interests (path → kinds) wants the event: checked on the
+ * event's own path and, for recursive interests, on its ancestors.
+ */
+export function interestsWant(interests: ReadonlyMap<string, ReadonlySet<InterestKind>>, e: BackendEvent): boolean {
+  let p = e.path;
+  for (;;) {
+    const kinds = interests.get(p);
+    if (kinds) for (const k of kinds) if (interestWants(e, p, k)) return true;
+    if (p === '/') return false;
+    const i = p.lastIndexOf('/');
+    p = i <= 0 ? '/' : p.slice(0, i);
+  }
+}
+
+/** True if an interest of this kind wants the event: it matches, and is not an own write the interest ignores. */
+export function interestWants(ev: BackendEvent, path: string, kind: InterestKind): boolean {
+  if (kind.endsWith('-others')) return ev.own !== true && eventMatches(ev, path, baseKind(kind));
+  return eventMatches(ev, path, kind as BaseInterestKind);
+}
 
 /**
  * A change as the backend records it. A create yields `created` for the node and
@@ -122,6 +151,11 @@ export interface BackendEvent {
   type: WatchEventType;
   path: string;
   zxid: number;
+  /**
+   * Set when this connection's own session made the write (a multi it sent, with the
+   * containers that multi emptied). Events replayed from the change log never carry it.
+   */
+  own?: boolean;
 }
 
 export interface ChildrenPage {
@@ -136,7 +170,7 @@ export type MultiReply =
   | { ok: false; failedIndex: number; error: CorralError };
 
 /** True if a backend event matches an interest (shared by backends and the client). */
-export function eventMatches(ev: BackendEvent, path: string, kind: InterestKind): boolean {
+export function eventMatches(ev: BackendEvent, path: string, kind: BaseInterestKind): boolean {
   switch (kind) {
     case 'node':
       return ev.path === path && ev.type !== 'childrenChanged';

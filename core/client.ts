@@ -298,17 +298,25 @@ export class Client extends EventEmitter<ClientEvents> {
    * created / deleted / dataChanged / childrenChanged of the path; recursive ones report
    * created / deleted / dataChanged of the subtree (never childrenChanged), as ZooKeeper 3.6+.
    *
+   * With `ignoreOwnWrites`, the writes this client's session makes (its multis, and the
+   * containers they empty) are not reported, and the backend does not even send them: a
+   * component that tracks its own writes from their replies (the framework's master and
+   * workers) pays nothing for their echo. ZooKeeper has no such option; MQTT 5's "No Local"
+   * is the same idea. After a reconnect, events replayed from the change log carry no
+   * writer, so an own write the client could not see live may then be reported.
+   *
    * @example
    * for await (const ev of zk.watch('/app/config', { recursive: true })) reload(ev.path);
    */
-  watch(path: string, options?: { recursive?: boolean }): WatchStream {
+  watch(path: string, options?: { recursive?: boolean; ignoreOwnWrites?: boolean }): WatchStream {
     this.usable();
     validatePath(path);
-    const o = checkOptions<{ recursive: boolean }>(options, 'watch');
+    const o = checkOptions<{ recursive: boolean; ignoreOwnWrites: boolean }>(options, 'watch');
     if (o.recursive !== undefined && typeof o.recursive !== 'boolean') throw new BadArgumentsError('Expected `recursive` to be a boolean');
+    if (o.ignoreOwnWrites !== undefined && typeof o.ignoreOwnWrites !== 'boolean') throw new BadArgumentsError('Expected `ignoreOwnWrites` to be a boolean');
     const recursive = o.recursive === true;
     const issuedAt = this.issued;
-    return new WatchStream(path, recursive, (s) => this.armStream(s, issuedAt), (s) => this.dropStream(s));
+    return new WatchStream(path, recursive, (s) => this.armStream(s, issuedAt), (s) => this.dropStream(s), o.ignoreOwnWrites === true);
   }
 
   /** Resolves when the session is connected (now or after a reconnect); rejects on expiry, close or timeout. */
@@ -543,16 +551,16 @@ export class Client extends EventEmitter<ClientEvents> {
     this.streamList = [...this.streams];
     const arming = { pending: [] as BackendEvent[], ownFloor: Infinity, issuedAt };
     this.arming.set(s, arming);
-    const kinds: InterestKind[] = s.recursive ? ['recursive'] : ['node', 'children'];
     try {
-      await Promise.all(kinds.map((k) => this.interests.acquire(s.path, k)));
+      await Promise.all(streamKinds(s).map((k) => this.interests.acquire(s.path, k)));
       // Own writes sent before the sync may reply in the same socket read as it: their
       // zxids (wrote() lowers ownFloor) must be in before the start is chosen.
       const sentBefore = this.tail;
       const { zxid } = await this.backend.sync(s.path);
       await sentBefore;
       this.saw(zxid);
-      const start = Math.min(zxid, arming.ownFloor - 1);
+      // Own writes that overtook the arming are replayed, unless the stream ignores them.
+      const start = s.ignoreOwn ? zxid : Math.min(zxid, arming.ownFloor - 1);
       s.startAt(start);
       if (start < zxid) {
         const seen = this.seenZxid;
@@ -574,7 +582,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.streamList = [...this.streams];
     this.arming.delete(s);
     if (this.currentState === 'closed' || this.currentState === 'expired') return;
-    for (const k of s.recursive ? (['recursive'] as const) : (['node', 'children'] as const)) this.interests.release(s.path, k);
+    for (const k of streamKinds(s)) this.interests.release(s.path, k);
   }
 
   // ---- internals: session ------------------------------------------------------------
@@ -848,7 +856,17 @@ export class Client extends EventEmitter<ClientEvents> {
 }
 
 function streamWants(s: WatchStream, ev: BackendEvent): boolean {
+  if (s.ignoreOwn && ev.own === true) return false;
   return s.recursive ? eventMatches(ev, s.path, 'recursive') : eventMatches(ev, s.path, 'node') || eventMatches(ev, s.path, 'children');
+}
+
+const STREAM_KINDS: Record<string, InterestKind[]> = {
+  recursive: ['recursive'], plain: ['node', 'children'], 'recursive-others': ['recursive-others'], 'plain-others': ['node-others', 'children-others'],
+};
+
+/** The backend interests a persistent watch holds. */
+function streamKinds(s: WatchStream): InterestKind[] {
+  return STREAM_KINDS[`${s.recursive ? 'recursive' : 'plain'}${s.ignoreOwn ? '-others' : ''}`];
 }
 
 function checkAfter(after: unknown): string | undefined {

@@ -32,6 +32,8 @@ export class WatchStream implements AsyncIterableIterator<WatchEvent> {
     readonly recursive: boolean,
     arm: (stream: WatchStream) => Promise<void>,
     private readonly onClose: (stream: WatchStream) => void,
+    /** True if the writes of the client's own session are not reported (`ignoreOwnWrites`). */
+    readonly ignoreOwn = false,
   ) {
     this.ready = arm(this);
     this.ready.catch((err) => this.fail(err));

@@ -1,5 +1,5 @@
 import { ConnectionLossError, NoNodeError } from '../errors.js';
-import { eventMatches, type Backend, type BackendEvent, type ChildrenPage, type InterestKind, type MultiReply } from '../backend.js';
+import { interestsWant, type Backend, type BackendEvent, type ChildrenPage, type InterestKind, type MultiReply } from '../backend.js';
 import type { CreateMode, Op, ReadOp, ReadResult, Stat } from '../types.js';
 import type { MemoryStore } from './store.js';
 import { sortedChildren, statOf } from './znode.js';
@@ -22,11 +22,13 @@ export class MemoryBackend implements Backend {
   private detach: (() => void) | null = null;
   private isCut = false;
   private draining = false;
+  /** The session this connection opened: its writes' events are marked `own`. */
+  private sessionId: string | undefined;
 
   constructor(readonly store: MemoryStore) {}
 
   async open(): Promise<void> {
-    this.detach ??= this.store.attach((events) => this.receive(events));
+    this.detach ??= this.store.attach((events, writer) => this.receive(events, writer));
   }
 
   async close(): Promise<void> {
@@ -56,7 +58,8 @@ export class MemoryBackend implements Backend {
 
   async createSession(timeoutMs: number): Promise<{ sessionId: string; zxid: number }> {
     this.check();
-    return { sessionId: this.store.createSession(timeoutMs), zxid: this.store.lastZxid };
+    this.sessionId = this.store.createSession(timeoutMs);
+    return { sessionId: this.sessionId, zxid: this.store.lastZxid };
   }
 
   async touchSession(sessionId: string, _seenZxid?: number): Promise<{ zxid: number }> {
@@ -173,9 +176,14 @@ export class MemoryBackend implements Backend {
     this.linkListener = listener;
   }
 
-  private receive(events: BackendEvent[]): void {
+  private receive(events: BackendEvent[], writer: string | undefined): void {
     if (this.isCut || this.interests.size === 0) return;
-    for (const e of events) if (this.wants(e)) this.queue.push(e);
+    // The events are shared by every connection: ours are marked on copies.
+    const own = writer !== undefined && writer === this.sessionId;
+    for (const e of events) {
+      const ev = own ? { ...e, own: true } : e;
+      if (this.wants(ev)) this.queue.push(ev);
+    }
     if (this.queue.length > 0 && !this.draining) {
       this.draining = true;
       queueMicrotask(() => this.drain());
@@ -188,15 +196,7 @@ export class MemoryBackend implements Backend {
   }
 
   private wants(e: BackendEvent): boolean {
-    // Interest is checked on the event's own path and, for recursive watches, its ancestors.
-    let p = e.path;
-    for (;;) {
-      const kinds = this.interests.get(p);
-      if (kinds) for (const k of kinds) if (eventMatches(e, p, k)) return true;
-      if (p === '/') return false;
-      const i = p.lastIndexOf('/');
-      p = i <= 0 ? '/' : p.slice(0, i);
-    }
+    return interestsWant(this.interests, e);
   }
 
   private check(): void {

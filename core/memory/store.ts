@@ -34,7 +34,7 @@ export class MemoryStore {
   private readonly log: BackendEvent[] = [];
   /** The newest zxid with an event trimmed off the log: a reader behind it must resync. */
   private trimmedThrough = 0;
-  private readonly sinks = new Set<(events: BackendEvent[]) => void>();
+  private readonly sinks = new Set<(events: BackendEvent[], writer: string | undefined) => void>();
   private zxid = 0;
   private nextSession = 1;
   private timer: NodeJS.Timeout | null = null;
@@ -47,7 +47,7 @@ export class MemoryStore {
     return this.zxid;
   }
 
-  attach(sink: (events: BackendEvent[]) => void): () => void {
+  attach(sink: (events: BackendEvent[], writer: string | undefined) => void): () => void {
     this.sinks.add(sink);
     return () => this.sinks.delete(sink);
   }
@@ -133,8 +133,8 @@ export class MemoryStore {
     }
     this.zxid = zxid;
     if (this.ttlNodes.size > 0) this.schedule();
-    this.publish(events);
-    this.cascadeContainers(containers);
+    this.publish(events, sessionId);
+    this.cascadeContainers(containers, sessionId);
     // For a single create the reply carries the created node's stat as of this zxid.
     for (const r of results) {
       if (r.type === 'create' || r.type === 'setData') {
@@ -248,7 +248,7 @@ export class MemoryStore {
    * (ZooKeeper does this in a background sweep; doing it right away makes it observable
    * and identical on both backends.)
    */
-  private cascadeContainers(candidates: string[]): void {
+  private cascadeContainers(candidates: string[], writer?: string): void {
     for (let i = 0; i < candidates.length; i++) {
       const path = candidates[i];
       const node = this.nodes.get(path);
@@ -256,7 +256,7 @@ export class MemoryStore {
       const zxid = ++this.zxid;
       const events: BackendEvent[] = [];
       this.removeNode(path, zxid, events, candidates, () => undefined);
-      this.publish(events);
+      this.publish(events, writer);
     }
   }
 
@@ -294,7 +294,11 @@ export class MemoryStore {
 
   // ---- internals ------------------------------------------------------------------------
 
-  private publish(events: BackendEvent[]): void {
+  /**
+   * Logs a write's events and hands them to every connection; `writer` is the session whose
+   * multi made the write (a container that multi emptied included), absent for expiry.
+   */
+  private publish(events: BackendEvent[], writer?: string): void {
     if (events.length === 0) return;
     for (const e of events) this.log.push(e);
     // Trim in chunks: splicing one entry off a full 100k-entry log on every write made each
@@ -304,7 +308,7 @@ export class MemoryStore {
       this.trimmedThrough = this.log[cut - 1].zxid;
       this.log.splice(0, cut);
     }
-    for (const sink of this.sinks) sink(events);
+    for (const sink of this.sinks) sink(events, writer);
   }
 
   /** Expires overdue sessions and TTL nodes. Called on a timer and before each call, so expiry never depends on timer luck. */

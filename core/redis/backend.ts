@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { eventMatches, type Backend, type BackendEvent, type ChildrenPage, type HistoryLost, type InterestKind, type MultiReply } from '../backend.js';
+import { interestsWant, type Backend, type BackendEvent, type ChildrenPage, type HistoryLost, type InterestKind, type MultiReply } from '../backend.js';
 import {
   BadArgumentsError, ConnectionLossError, CorralError, errorFromCode, NoNodeError, SessionExpiredError, StoreRolledBackError, SystemError,
 } from '../errors.js';
@@ -17,7 +17,13 @@ const MAX_PAGE = 2 ** 31 - 1;
 /** How often each client runs the reaper (expired sessions, TTL znodes). */
 const REAPER_TICK_MS = 100;
 /** Registration bits of each kind of interest (see reads-3.lua). */
-const KIND_BITS: Record<InterestKind, number> = { node: 1, children: 2, recursive: 4 };
+/**
+ * Registration bits per kind (see includes/tree.lua `give`): an `-others` kind is its base
+ * kind's bit shifted left by 3, so Redis sends such a watch no events of its own session's writes.
+ */
+const KIND_BITS: Record<InterestKind, number> = {
+  node: 1, children: 2, recursive: 4, 'node-others': 8, 'children-others': 16, 'recursive-others': 32,
+};
 
 /** Redis replies that mean "this server cannot serve you right now": retryable, like a lost link. */
 const TRANSIENT_REPLY = /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|UNBLOCKED)\b/;
@@ -457,16 +463,8 @@ export class RedisBackend implements Backend {
     for (const ev of events) if (this.wants(ev)) this.eventListener(ev);
   }
 
-    private wants(e: BackendEvent): boolean {
-    // Interest is checked on the event's own path and, for recursive watches, its ancestors.
-    let p = e.path;
-    for (;;) {
-      const kinds = this.interests.get(p);
-      if (kinds) for (const k of kinds) if (eventMatches(e, p, k)) return true;
-      if (p === '/') return false;
-      const i = p.lastIndexOf('/');
-      p = i <= 0 ? '/' : p.slice(0, i);
-    }
+  private wants(e: BackendEvent): boolean {
+    return interestsWant(this.interests, e);
   }
 
   private listen(emitter: Redis | Cluster, event: string, fn: (...args: never[]) => void): void {

@@ -93,20 +93,23 @@ export function freshStat(zxid: number, now: number, op: CreateOp, sessionId: st
 const TYPE_OF_CODE: Record<string, WatchEventType> = { c: 'created', d: 'deleted', m: 'dataChanged', h: 'childrenChanged' };
 
 /**
- * Decodes a pub/sub message: `<zxid> <events>`, events of one write as change-log lines
- * (see {@link eventsFromLog}): one on a `w:` channel, all below the watch on an `r:` one.
+ * Decodes a pub/sub message on a session's channel: `<zxid> <events>`, the events of one
+ * write the session's watches want, as change-log lines (see {@link eventsFromLog});
+ * `!<zxid> <events>` when the session itself made the write (they come marked `own`).
  * [] if it is not one.
  */
 export function eventsFromMessage(msg: string): BackendEvent[] {
+  // `!<zxid> …`: the receiving session's own write.
+  const own = msg.charCodeAt(0) === 33;
   const a = msg.indexOf(' ');
-  const zxid = a > 0 ? Number(msg.slice(0, a)) : NaN;
+  const zxid = a > 0 ? Number(msg.slice(own ? 1 : 0, a)) : NaN;
   const out: BackendEvent[] = [];
   if (!Number.isSafeInteger(zxid)) return out;
   for (let at = a + 1; at < msg.length;) {
     let end = msg.indexOf('\n', at);
     if (end === -1) end = msg.length;
     const type = TYPE_OF_CODE[msg.charAt(at)];
-    if (type) out.push({ type, path: msg.slice(at + 1, end), zxid });
+    if (type) out.push(own ? { type, path: msg.slice(at + 1, end), zxid, own } : { type, path: msg.slice(at + 1, end), zxid });
     at = end + 1;
   }
   return out;

@@ -278,6 +278,41 @@ describe.each(harnesses)('watches — $name', (harness) => {
     w.close();
   });
 
+  it('ignoreOwnWrites: a stream skips its own session\'s writes (a multi, the container it empties) and reports the others\'', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await a.create('/own');
+    const others = a.watch('/own', { recursive: true, ignoreOwnWrites: true });
+    const plainOthers = a.watch('/own', { ignoreOwnWrites: true });
+    const all = a.watch('/own', { recursive: true });
+    await Promise.all([others.ready, plainOthers.ready, all.ready]);
+    await a.create('/own/mine');
+    await a.multi([op.create('/own/box', undefined, { mode: 'container' }), op.create('/own/box/x')]);
+    await a.delete('/own/box/x'); // the container goes with it, as a write of a's
+    await a.setData('/own', 'a');
+    await b.create('/own/theirs');
+    await a.setData('/own/mine', 'a again');
+    await b.setData('/own', 'b');
+    // The stream that wants everything sees a's writes; the others see b's alone, in order.
+    expect(brief(await take(all, 8))).toEqual([
+      'created /own/mine', 'created /own/box', 'created /own/box/x', 'deleted /own/box/x', 'deleted /own/box',
+      'dataChanged /own', 'created /own/theirs', 'dataChanged /own/mine',
+    ]);
+    expect(brief(await take(others, 2))).toEqual(['created /own/theirs', 'dataChanged /own']);
+    expect(brief(await take(plainOthers, 2))).toEqual(['childrenChanged /own', 'dataChanged /own']);
+    // Silence proven: the next write of b's is the very next event of each.
+    await b.delete('/own/theirs');
+    expect(brief(await take(others, 1))).toEqual(['deleted /own/theirs']);
+    expect(brief(await take(plainOthers, 1))).toEqual(['childrenChanged /own']);
+    // One-shot watches are not affected: a's own write fires a's watch, as in ZooKeeper.
+    const seen = recorder();
+    await a.getData('/own/mine', { watch: seen.watcher });
+    await a.setData('/own/mine', 'fires');
+    expect((await seen.next()).type).toBe('dataChanged');
+    for (const w of [others, plainOthers, all]) w.close();
+    await expect(async () => a.watch('/own', { ignoreOwnWrites: 'yes' as unknown as boolean })).rejects.toThrow(/ignoreOwnWrites/);
+  });
+
   it('persistent watch: created, dataChanged, childrenChanged, deleted of the path, and stays armed', async () => {
     const a = await ctx.client();
     const b = await ctx.client();

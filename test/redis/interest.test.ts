@@ -40,9 +40,11 @@ function raw(): Redis {
  * the instance's `duplicate()`; we listen on that connection too, so we see every raw
  * message it receives, by channel.
  */
-async function observedClient(namespace: string, sessionTimeoutMs = 10_000): Promise<{ zk: Client; received: string[]; messages: string[]; cut: () => void }> {
+async function observedClient(namespace: string, sessionTimeoutMs = 10_000): Promise<{ zk: Client; received: string[]; messages: string[]; heads: string[]; cut: () => void }> {
   const received: string[] = [];
   const messages: string[] = [];
+  /** Each message's head: its zxid, `!`-marked when the session made the write. */
+  const heads: string[] = [];
   const base = raw();
   const duplicate = base.duplicate.bind(base);
   let sub: Redis | undefined;
@@ -52,6 +54,7 @@ async function observedClient(namespace: string, sessionTimeoutMs = 10_000): Pro
     sub.on('message', (channel: string, msg: string) => {
       received.push(channel);
       messages.push(msg.slice(msg.indexOf(' ') + 1));
+      heads.push(msg.slice(0, msg.indexOf(' ')));
     });
     return sub;
   }) as Redis['duplicate'];
@@ -62,7 +65,7 @@ async function observedClient(namespace: string, sessionTimeoutMs = 10_000): Pro
     base.disconnect(false);
     sub?.disconnect(false);
   };
-  return { zk, received, messages, cut };
+  return { zk, received, messages, heads, cut };
 }
 
 async function plainClient(namespace: string): Promise<Client> {
@@ -310,5 +313,41 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
     await onB.fired;
     expect(w.received).toEqual([mine, mine, mine]);
     expect(w.messages[2]).toBe('m/b');
+  });
+
+  it('a stream that ignores its own writes is registered as such: Redis sends its session none of them, and marks its own write where another watch wants it', async () => {
+    const ns = testNamespace('ns');
+    const keys = namespaceKeys(ns);
+    const admin = raw();
+    const spy = await spyOn(keys);
+    const w = await observedClient(ns);
+    const x = await plainClient(ns);
+    await w.zk.create('/q', '');
+    const others = w.zk.watch('/q', { recursive: true, ignoreOwnWrites: true });
+    await others.ready;
+    expect(await registrations(admin, keys)).toEqual({ '/q': { [w.zk.sessionId]: '32' } });
+    expect(await admin.zrange(keys.recursive, 0, -1)).toEqual(['/q']);
+    // w's own writes under /q: nothing published at all (no other watcher).
+    await w.zk.create('/q/mine', '');
+    await w.zk.multi([op.setData('/q/mine', 'a'), op.create('/q/more')]);
+    await spy.settle();
+    expect(spy.total()).toBe(0);
+    await x.create('/q/theirs', '');
+    expect((await others.next()).value).toMatchObject({ type: 'created', path: '/q/theirs' });
+    expect(w.messages).toEqual(['c/q/theirs']);
+    // A plain one-shot watch of w's own on /q/mine still wants w's write: sent, marked own,
+    // and the stream that ignores own writes does not report it.
+    const onMine = once();
+    await w.zk.getData('/q/mine', { watch: onMine.watch });
+    await w.zk.setData('/q/mine', 'b');
+    expect((await onMine.fired).type).toBe('dataChanged');
+    await x.delete('/q/theirs');
+    expect((await others.next()).value).toMatchObject({ type: 'deleted', path: '/q/theirs' });
+    expect(w.messages).toEqual(['c/q/theirs', 'm/q/mine', 'd/q/theirs']);
+    expect(w.heads.map((h) => h.startsWith('!'))).toEqual([false, true, false]);
+    others.close();
+    await w.zk.exists('/nothing');
+    expect(await registrations(admin, keys)).toEqual({});
+    expect(await admin.zrange(keys.recursive, 0, -1)).toEqual([]);
   });
 });

@@ -38,6 +38,7 @@
 local sid = ARGV[2]
 -- The k multis' events go out together at the end (one lookup of who watches them).
 DEFER_EVENTS = true
+WRITER = sid
 
 -- Create modes by their code: their index in CREATE_MODES (core/types.ts).
 local MODES = { [0] = 'persistent', 'ephemeral', 'persistent_sequential', 'ephemeral_sequential', 'container',

@@ -26,17 +26,20 @@ local function sessionWatchesKey(sid) return PREFIX .. 'si:' .. sid end
 local K_WATCHED = PREFIX .. 'watched'
 local K_LASTEV = PREFIX .. 'lastev'
 
+-- Registration bits of recursive watches: 4, and 32 for one that ignores its session's own writes.
+local RECURSIVE_BITS = 36
+
 --- True if some session still has a recursive watch in registration hash `key`.
 local function recursiveLeft(key)
   for _, b in ipairs(redis.call('HVALS', key)) do
-    if bit.band(tonumber(b), 4) ~= 0 then return true end
+    if bit.band(tonumber(b), RECURSIVE_BITS) ~= 0 then return true end
   end
   return false
 end
 
 --- Sets session `sid`'s watch kind bits on `path` from `had` to `now` (both read by the
 --- caller): the registration, the session's index of its paths, the namespace's marks of
---- watched paths and, for recursive watches (bit 4), the set of recursively watched paths
+--- watched paths and, for recursive watches (bits 4, 32), the set of recursively watched paths
 --- (`recursiveKey`). Returns true if that set changed.
 local function setWatchBits(path, sid, had, now, recursiveKey)
   if now == had then return false end
@@ -52,12 +55,12 @@ local function setWatchBits(path, sid, had, now, recursiveKey)
       redis.call('HSET', K_WATCHED, path, 1)
     end
   end
-  if bit.band(now, 4) ~= 0 then
-    if bit.band(had, 4) ~= 0 then return false end
+  if bit.band(now, RECURSIVE_BITS) ~= 0 then
+    if bit.band(had, RECURSIVE_BITS) ~= 0 then return false end
     redis.call('ZADD', recursiveKey, 'inf', path)
     return true
   end
-  if bit.band(had, 4) == 0 or recursiveLeft(key) then return false end
+  if bit.band(had, RECURSIVE_BITS) == 0 or recursiveLeft(key) then return false end
   redis.call('ZREM', recursiveKey, path)
   return true
 end

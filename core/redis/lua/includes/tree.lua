@@ -162,6 +162,9 @@ end
 -- change log and their watchers together at its end: publishEvents(), which such a script
 -- must call before it returns. Off unless the script turns it on.
 local DEFER_EVENTS = false
+-- The session whose call made the writes being recorded (the multi script sets it): its
+-- messages are marked own (`!<zxid> …`), and its `-others` registrations want none of them.
+local WRITER = nil
 -- Change-log fields not yet written (DEFER_EVENTS): `<zxid>`, its lines, … in zxid order.
 local logFields = {}
 
@@ -308,11 +311,14 @@ local function publishEntries(entries)
   for _, e in ipairs(entries) do
     local z = string.format('%d', e[1])
     local bySession, sessions, given = nil, nil, nil
+    -- Kinds of other sessions' registrations that want a line: `need` and its `-others`
+    -- twins (the same bits shifted left by 3: 8 node, 16 children, 32 recursive).
     --- Adds `line` to the message of every session of registration `w` with a kind in `need`.
     local function give(w, need, line)
+      local fromOthers = bit.bor(need, need * 8)
       for i = 1, #w, 2 do
-        if bit.band(tonumber(w[i + 1]), need) ~= 0 then
-          local s = w[i]
+        local s = w[i]
+        if bit.band(tonumber(w[i + 1]), s == WRITER and need or fromOthers) ~= 0 then
           if bySession == nil then bySession, sessions, given = {}, {}, {} end
           local ls = bySession[s]
           if ls == nil then
@@ -332,7 +338,7 @@ local function publishEntries(entries)
       local w = who[string.sub(line, 2)]
       if w then
         -- Kind bits: 1 node watch (created, deleted, dataChanged), 2 children watch
-        -- (childrenChanged, deleted), 4 recursive (below).
+        -- (childrenChanged, deleted), 4 recursive (below); each × 8 for its `-others` twin.
         local code = string.sub(line, 1, 1)
         give(w, code == 'h' and 2 or (code == 'd' and 3 or 1), line)
       end
@@ -348,7 +354,7 @@ local function publishEntries(entries)
       last = last or {}
       order = order or {}
       for _, s in ipairs(sessions) do
-        redis.call('PUBLISH', PREFIX .. 's:' .. s, z .. ' ' .. table.concat(bySession[s], '\n'))
+        redis.call('PUBLISH', PREFIX .. 's:' .. s, (s == WRITER and '!' or '') .. z .. ' ' .. table.concat(bySession[s], '\n'))
         if last[s] == nil then order[#order + 1] = s end
         last[s] = z
       end
