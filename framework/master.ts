@@ -13,6 +13,11 @@ import { clientFactory, Kick, sessionLoop, type ClientFactory, type ConnectionOp
 import { decodeTask, encode, toTaskError, type StatusRecord, type TaskRecord } from './task.js';
 import { ensureFolders, listAll, multiGroups, statusOp } from './tree.js';
 
+/** An assignment's multi is in flight (see Master.inflight). */
+const PENDING = 1;
+/** … and the worker's delete of it has been seen already. */
+const GONE = 2;
+
 /** Task records per multiRead (see load()). */
 const LOAD_BATCH = 256;
 /** multiReads of task records in flight at once (see load()). */
@@ -104,8 +109,14 @@ export class Master extends EventEmitter<MasterEvents> {
   private workers = new Map<string, WorkerInfo>();
   /** /assign/<w> → tasks there, as the /assign stream reported them. */
   private dirs = new Map<string, Set<string>>();
-  /** Assignments written but not yet seen on the /assign stream: worker → task → zxid (Infinity while in flight). */
+  /**
+   * Assignments whose multi is in flight: worker → task → PENDING, or GONE once the
+   * worker's delete of it was seen first. The reply moves them into `dirs` (this master's
+   * own writes are not echoed on its streams).
+   */
   private inflight = new Map<string, Map<string, number>>();
+  /** Assignment multis in flight, which a rebuild lets settle before it reads the tree. */
+  private assigning = new Set<Promise<unknown>>();
   private queued = new Map<string, Queued>();
   private cancels = new Set<string>();
   /**
@@ -123,7 +134,6 @@ export class Master extends EventEmitter<MasterEvents> {
   private loadPlanned = false;
   private loading = 0;
   private loadWaiters: Array<() => void> = [];
-  private seenAssign = 0;
 
   constructor(options: MasterOptions = {}) {
     super();
@@ -186,7 +196,9 @@ export class Master extends EventEmitter<MasterEvents> {
     const { latch, leadership } = await electMaster(zk, this.id, signal);
     const lost = AbortSignal.any([signal, leadership.signal]);
     lost.addEventListener('abort', () => this.kick.kick(), { once: true });
-    const streams = [WORKERS, TASKS, ASSIGN, CANCEL].map((p) => zk.watch(p, { recursive: true }));
+    // /tasks and /assign change mostly by this master's own multis, whose replies it
+    // tracks: the backend need not echo those (3 of every task's 4 events here).
+    const streams = [WORKERS, TASKS, ASSIGN, CANCEL].map((p) => zk.watch(p, { recursive: true, ignoreOwnWrites: p === TASKS || p === ASSIGN }));
     try {
       await Promise.all(streams.map((s) => s.ready));
       await this.rebuild(zk);
@@ -236,6 +248,9 @@ export class Master extends EventEmitter<MasterEvents> {
 
   /** Reads the whole picture from the tree: workers, their assignments, queued tasks, cancel requests. */
   private async rebuild(zk: Client): Promise<void> {
+    // Our assignments in flight are in the tree, or not, before it is read: their
+    // creations will not come back as events to correct a picture read meanwhile.
+    await Promise.allSettled([...this.assigning]);
     // Assignment folders first, then workers: a worker's folder and registration appear in
     // one multi, so a folder read before it whose worker is missing after it belongs to a
     // dead worker. The other order took a worker registering in between for dead, and
@@ -264,6 +279,20 @@ export class Master extends EventEmitter<MasterEvents> {
     for (const w of dirs.keys()) if (!workers.has(w)) void this.reclaim(zk, w);
     for (const t of cancels) void this.settleCancel(zk, t);
     this.kick.kick();
+  }
+
+  private rebuildPlanned = false;
+
+  private rebuildWhenConnected(zk: Client): void {
+    if (this.rebuildPlanned) return;
+    this.rebuildPlanned = true;
+    void zk.whenConnected().then(() => {
+      this.rebuildPlanned = false;
+      return this.rebuild(zk);
+    }).catch((err: unknown) => {
+      this.rebuildPlanned = false;
+      this.emitUnlessSession(err);
+    });
   }
 
   private async readWorker(zk: Client, w: string): Promise<WorkerInfo | null> {
@@ -304,7 +333,6 @@ export class Master extends EventEmitter<MasterEvents> {
   }
 
   private onAssignEvent(zk: Client, ev: WatchEvent): void {
-    this.seenAssign = ev.zxid;
     const wt = splitAssignment(ev.path);
     if (!wt) {
       if (ev.path === ASSIGN) return;
@@ -320,6 +348,9 @@ export class Master extends EventEmitter<MasterEvents> {
       set.add(t);
     } else if (ev.type === 'deleted') {
       set?.delete(t);
+      // Done by the worker before our multi's reply came: the reply must not count it.
+      const m = this.inflight.get(w);
+      if (m?.get(t) === PENDING) m.set(t, GONE);
     }
     void zk;
   }
@@ -431,11 +462,6 @@ export class Master extends EventEmitter<MasterEvents> {
 
   /** One scheduling round. Returns how long to sleep at most (until the next delayed task is due). */
   private async schedule(zk: Client, lost: AbortSignal): Promise<number> {
-    // Assignments the /assign stream has reported are counted there now, not as in flight.
-    for (const [w, m] of this.inflight) {
-      for (const [t, z] of m) if (z <= this.seenAssign) m.delete(t);
-      if (m.size === 0) this.inflight.delete(w);
-    }
     const free = new Map<string, number>();
     for (const [w, info] of this.workers) {
       if (info.draining || !this.dirs.has(w)) continue;
@@ -483,31 +509,49 @@ export class Master extends EventEmitter<MasterEvents> {
         q.taking = -1;
         let m = inflight.get(w);
         if (!m) inflight.set(w, (m = new Map()));
-        m.set(q.id, Infinity);
+        m.set(q.id, PENDING);
       }
       const groups: OpInput[][] = picks.map(({ q, w }) => [op.create(assignPath(w, q.id), q.data!), op.delete(taskPath(q.id))]);
       // Not awaited: the next round need not wait for this one's reply (its tasks count as
       // in flight until then), so assignments keep flowing while the reply travels (+8%
       // tasks/s in the 20 000-task probe: one round at a time left workers idle).
-      void multiGroups(zk, groups, this.batchSize).then((results) => {
+      const sent = multiGroups(zk, groups, this.batchSize).then((results) => {
+        // A reply after a rebuild leaves the new picture alone (it was read after this
+        // multi settled: see rebuild()).
+        const current = inflight === this.inflight;
         let count = 0;
         results.forEach((r, i) => {
           const { q, w } = picks[i];
+          const m = inflight.get(w);
+          const gone = m?.get(q.id) === GONE;
+          m?.delete(q.id);
+          if (m?.size === 0) inflight.delete(w);
           if ('zxid' in r) {
             count++;
             q.taking = r.zxid;
-            inflight.get(w)?.set(q.id, r.zxid);
-            // The /tasks stream will report the delete; until then the task is simply not free.
+            if (!current) return;
+            if (this.queued.get(q.id) === q) this.queued.delete(q.id);
+            if (!gone) this.dirs.get(w)?.add(q.id);
           } else {
             q.taking = 0;
-            inflight.get(w)?.delete(q.id);
             this.emitUnlessStale(r.error);
           }
         });
         if (count > 0) this.emit('assigned', { count });
         // Refused picks are free again.
         if (count < results.length) this.kick.kick();
-      }).catch((err: unknown) => this.emitUnlessSession(err)).catch(() => undefined);
+      }, (err: unknown) => {
+        for (const { q, w } of picks) {
+          q.taking = 0;
+          inflight.get(w)?.delete(q.id);
+        }
+        // A lost reply leaves the outcome unknown, and our own writes are not echoed:
+        // read the picture again once the link is back.
+        if (isRetryable(err) && !(err instanceof SessionExpiredError)) this.rebuildWhenConnected(zk);
+        this.emitUnlessSession(err);
+      }).catch(() => undefined);
+      this.assigning.add(sent);
+      void sent.finally(() => this.assigning.delete(sent));
       // More may be assignable right away (more free slots than one round used).
       this.kick.kick();
     }
@@ -564,10 +608,15 @@ export class Master extends EventEmitter<MasterEvents> {
         const results = await multiGroups(zk, groups, this.batchSize);
         for (let i = 0; i < results.length; i++) {
           const r = results[i];
-          if ('zxid' in r) moved++;
-          else if (r.error instanceof NodeExistsError) {
+          const t = leaf(groups[i][0].path);
+          if ('zxid' in r) {
+            moved++;
+            // Queued again by us: the /tasks stream does not echo our own creates.
+            this.load(zk, t);
+          } else if (r.error instanceof NodeExistsError) {
             // Already queued again (a lost reply): the assignment is just a leftover.
             await zk.delete(groups[i][1].path).catch(() => undefined);
+            if (!this.queued.has(t)) this.load(zk, t);
           }
         }
         try {
@@ -593,6 +642,7 @@ export class Master extends EventEmitter<MasterEvents> {
     const status: StatusRecord = { id: t, state: 'failed', attempts: 0, submittedAt: 0, finishedAt: Date.now(), error: toTaskError(err) };
     try {
       await zk.multi([statusOp(status, 0), op.delete(taskPath(t))]);
+      this.queued.delete(t); // our own delete: not echoed on the /tasks stream
     } catch (e) {
       this.emitUnlessStale(e);
     }
@@ -610,6 +660,7 @@ export class Master extends EventEmitter<MasterEvents> {
         };
         try {
           await zk.multi([op.delete(taskPath(t)), statusOp(status, q.rec?.removeOnFail ?? 0), op.delete(cancelPath(t))]);
+          if (this.queued.get(t) === q) this.queued.delete(t); // our own delete: not echoed
         } catch (err) {
           q.taking = 0;
           throw err;

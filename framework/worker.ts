@@ -227,7 +227,8 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
     });
     await ensureFolders(zk);
     const id = `${this.name}-${randomBytes(4).toString('hex')}`;
-    const assigned = zk.watch(assignDir(id), { recursive: true });
+    // Our own deletes of settled assignments need no echo (most of this stream's events).
+    const assigned = zk.watch(assignDir(id), { recursive: true, ignoreOwnWrites: true });
     const cancels = zk.watch(CANCEL, { recursive: true });
     try {
       await Promise.all([assigned.ready, cancels.ready]);
