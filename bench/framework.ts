@@ -254,12 +254,17 @@ async function throughputRound(peer: Peer, placement: Placement): Promise<Throug
     await waitFinished(d, WARMUP);
     const nodeCpu = () => ownCpuMs() + d.pids.reduce((a, pid) => a + (cpuMsOf(pid) ?? NaN), 0);
     const [node0, redis0] = [nodeCpu(), await redisCpuMs(REDIS_URL)];
+    const each0 = [ownCpuMs(), ...d.pids.map((pid) => cpuMsOf(pid) ?? NaN)];
     const t0 = performance.now();
     await submitInBatches(d, WARMUP, TASKS);
     const t1 = performance.now();
     await waitFinished(d, WARMUP + TASKS);
     const t2 = performance.now();
     const [node1, redis1] = [nodeCpu(), await redisCpuMs(REDIS_URL)];
+    if (process.env.BENCH_VERBOSE) {
+      const each1 = [ownCpuMs(), ...d.pids.map((pid) => cpuMsOf(pid) ?? NaN)];
+      console.log(`    ${peer.name} CPU µs/task by process (bench, then children): ${each1.map((c, i) => fmtNum(((c - each0[i]) * 1000) / TASKS)).join(' ')}`);
+    }
     const failed = await d.failed();
     return {
       subject: peer.name, tasksPerSec: (TASKS * 1000) / (t2 - t0), submitMs: t1 - t0, totalMs: t2 - t0, failed,
