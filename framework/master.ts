@@ -9,7 +9,7 @@ import { electMaster } from './election.js';
 import {
   ASSIGN, assignDir, assignPath, CANCEL, cancelPath, leaf, splitAssignment, statusPath, TASKS, taskPath, WORKERS, workerPath,
 } from './paths.js';
-import { clientFactory, Kick, sessionLoop, type ClientFactory, type ConnectionOptions } from './session.js';
+import { clientFactory, Kick, ownsSessions, sessionLoop, type ClientFactory, type ConnectionOptions } from './session.js';
 import { decodeTask, encode, toTaskError, type StatusRecord, type TaskRecord } from './task.js';
 import { ensureFolders, listAll, multiGroups, statusOp } from './tree.js';
 
@@ -97,6 +97,8 @@ interface Queued {
 export class Master extends EventEmitter<MasterEvents> {
   readonly id: string;
   private readonly factory: ClientFactory;
+  /** Its sessions are its own: its streams can skip the echo of its own writes (see ownsSessions). */
+  private readonly ownSessions: boolean;
   private readonly batchSize: number;
   private readonly stop = new AbortController();
   private readonly kick = new Kick();
@@ -144,6 +146,7 @@ export class Master extends EventEmitter<MasterEvents> {
     if (!Number.isInteger(b) || b < 1 || b > 1000) throw new BadArgumentsError(`Expected \`batchSize\` to be an integer from 1 to 1000, got ${String(b)}`);
     this.batchSize = b;
     this.factory = clientFactory(options);
+    this.ownSessions = ownsSessions(options);
     if (options.handleSignals) {
       process.once('SIGTERM', this.signalHandler);
       process.once('SIGINT', this.signalHandler);
@@ -197,8 +200,11 @@ export class Master extends EventEmitter<MasterEvents> {
     const lost = AbortSignal.any([signal, leadership.signal]);
     lost.addEventListener('abort', () => this.kick.kick(), { once: true });
     // /tasks and /assign change mostly by this master's own multis, whose replies it
-    // tracks: the backend need not echo those (3 of every task's 4 events here).
-    const streams = [WORKERS, TASKS, ASSIGN, CANCEL].map((p) => zk.watch(p, { recursive: true, ignoreOwnWrites: p === TASKS || p === ASSIGN }));
+    // tracks: the backend need not echo those (3 of every task's 4 events here) when the
+    // session is the master's alone. The picture takes the echoes too (they repeat what
+    // the replies said), for a session from a user's `connect` function.
+    const own = this.ownSessions;
+    const streams = [WORKERS, TASKS, ASSIGN, CANCEL].map((p) => zk.watch(p, { recursive: true, ignoreOwnWrites: own && (p === TASKS || p === ASSIGN) }));
     try {
       await Promise.all(streams.map((s) => s.ready));
       await this.rebuild(zk);

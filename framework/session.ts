@@ -20,6 +20,17 @@ export interface ConnectionOptions {
   logger?: Logger;
 }
 
+/**
+ * True when the role opens its sessions itself (`connect` is a target, not a function):
+ * then no other code writes through them, and its watches can leave out their own
+ * session's writes (`ignoreOwnWrites`), which the role tracks from the replies. A client
+ * from a user's function might be shared (a task client submitting through it), so those
+ * watches keep every write.
+ */
+export function ownsSessions(o: ConnectionOptions): boolean {
+  return typeof o.connect !== 'function';
+}
+
 /** The factory for a ConnectionOptions. */
 export function clientFactory(o: ConnectionOptions): ClientFactory {
   const c = o.connect;

@@ -7,7 +7,7 @@ import {
 } from '../core/index.js';
 import { backoffDelay, int, labels as checkLabels } from './options.js';
 import { assignDir, assignPath, CANCEL, cancelPath, leaf, taskPath, workerPath } from './paths.js';
-import { clientFactory, sessionLoop, sleep, type ClientFactory, type ConnectionOptions } from './session.js';
+import { clientFactory, ownsSessions, sessionLoop, sleep, type ClientFactory, type ConnectionOptions } from './session.js';
 import { decodeTask, encode, toTaskError, type FinalState, type StatusRecord, type TaskRecord } from './task.js';
 import { ensureFolders, listAll, multiGroups, statusOp } from './tree.js';
 
@@ -129,6 +129,8 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
   readonly ready: Promise<void>;
   private readonly handler: TaskHandler<P, R>;
   private readonly factory: ClientFactory;
+  /** Its sessions are its own: its assignment stream can skip its own deletes (see ownsSessions). */
+  private readonly ownSessions: boolean;
   private readonly concurrency: number;
   private readonly prefetch: number;
   private readonly labels: string[];
@@ -165,6 +167,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
       throw new BadArgumentsError(`Expected \`name\` to be 1-100 characters of A-Z a-z 0-9 _ . : -, got ${JSON.stringify(this.name)}`);
     }
     this.factory = clientFactory(options);
+    this.ownSessions = ownsSessions(options);
     this.ready = new Promise((resolve) => (this.markReady = resolve));
     if (options.handleSignals) {
       process.once('SIGTERM', this.signalHandler);
@@ -227,8 +230,9 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
     });
     await ensureFolders(zk);
     const id = `${this.name}-${randomBytes(4).toString('hex')}`;
-    // Our own deletes of settled assignments need no echo (most of this stream's events).
-    const assigned = zk.watch(assignDir(id), { recursive: true, ignoreOwnWrites: true });
+    // Our own deletes of settled assignments need no echo (most of this stream's events),
+    // when no other code writes through this session.
+    const assigned = zk.watch(assignDir(id), { recursive: true, ignoreOwnWrites: this.ownSessions });
     const cancels = zk.watch(CANCEL, { recursive: true });
     try {
       await Promise.all([assigned.ready, cancels.ready]);

@@ -66,6 +66,29 @@ describe.each([
     expect(await tasks.counts()).toEqual({ queued: 0, assigned: 0, finished: 200 });
   });
 
+  it('a master and a worker whose `connect` function hands them the session tasks are submitted and retried through still see every write', async () => {
+    // Roles that open their own sessions skip the echo of their own writes (ignoreOwnWrites);
+    // on a session from a user's function, others may write too: nothing may be missed.
+    const { ns, zk, tasks } = await setup();
+    const shared = async () => zk;
+    const m = createMaster({ connect: shared });
+    closers.push(() => m.close());
+    let tries = 0;
+    const w = createWorker({
+      connect: shared, concurrency: 2,
+      handler: async (n: number) => {
+        if (n === 0 && ++tries < 2) throw new Error('once more'); // re-queued through the shared session
+        return n + 1;
+      },
+    });
+    closers.push(() => w.close());
+    const ids = await tasks.submitMany(Array.from({ length: 30 }, (_, n) => ({ payload: n, options: { attempts: 2, backoff: { type: 'fixed', delay: 10 } } })));
+    const all = await tasks.waitAll(ids, { timeoutMs: 10_000 });
+    expect(all.map((st) => st.result)).toEqual(Array.from({ length: 30 }, (_, n) => n + 1));
+    expect(tries).toBe(2);
+    expect(await tasks.counts()).toEqual({ queued: 0, assigned: 0, finished: 30 });
+  });
+
   it('respects each worker\'s capacity', async () => {
     const { ns, tasks } = await setup();
     master(ns);
