@@ -179,26 +179,35 @@ export class Master extends EventEmitter<MasterEvents> {
   private run(): Promise<void> {
     return sessionLoop(this.factory, this.stop.signal, {
       serve: (zk) => this.serve(zk),
-      ended: () => {
-        if (!this.leading) return;
-        this.leading = false;
-        if (!this.stop.signal.aborted) this.emit('deposed', new SessionExpiredError('Master lost its session or leadership'));
-      },
+      ended: () => this.depose(),
       error: (err) => this.emit('error', err),
     });
+  }
+
+  /** Leadership ended (not by close()): reported once, as soon as it is known. */
+  private depose(): void {
+    if (!this.leading) return;
+    this.leading = false;
+    if (!this.stop.signal.aborted) this.emit('deposed', new SessionExpiredError('Master lost its session or leadership'));
   }
 
   private async serve(zk: Client): Promise<void> {
     const session = new AbortController();
     const onState = (s: string) => {
-      if (s === 'expired' || s === 'closed') session.abort();
+      if (s !== 'expired' && s !== 'closed') return;
+      session.abort();
+      // Said at once, not after the clean-up: a backup may already be taking over.
+      this.depose();
     };
     zk.on('state', onState);
     const signal = AbortSignal.any([this.stop.signal, session.signal]);
     await ensureFolders(zk);
     const { latch, leadership } = await electMaster(zk, this.id, signal);
     const lost = AbortSignal.any([signal, leadership.signal]);
-    lost.addEventListener('abort', () => this.kick.kick(), { once: true });
+    lost.addEventListener('abort', () => {
+      this.depose();
+      this.kick.kick();
+    }, { once: true });
     // /tasks and /assign change mostly by this master's own multis, whose replies it
     // tracks: the backend need not echo those (3 of every task's 4 events here) when the
     // session is the master's alone. The picture takes the echoes too (they repeat what
@@ -208,6 +217,8 @@ export class Master extends EventEmitter<MasterEvents> {
     try {
       await Promise.all(streams.map((s) => s.ready));
       await this.rebuild(zk);
+      // Lost while rebuilding: never elected, so nothing to depose.
+      if (lost.aborted) return;
       this.leading = true;
       this.emit('elected', { id: this.id, token: leadership.token });
       const [w, t, a, c] = streams;
