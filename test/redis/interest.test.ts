@@ -102,14 +102,20 @@ function once(): { watch: (ev: WatchEvent) => void; fired: Promise<WatchEvent> }
   return { watch: (ev) => resolve(ev), fired };
 }
 
+/** A fresh namespace with a pattern spy on it, an observed client `w` and a plain one `x`. */
+async function spiedScene() {
+  const ns = testNamespace('ns');
+  const keys = namespaceKeys(ns);
+  const admin = raw();
+  const spy = await spyOn(keys);
+  const w = await observedClient(ns);
+  const x = await plainClient(ns);
+  return { keys, admin, spy, w, x };
+}
+
 describe('watch cost is proportional to interest (Redis, at the wire)', () => {
   it('a write nobody watches publishes nothing; a watched one reaches only its watcher; a fired watch is withdrawn', async () => {
-    const ns = testNamespace('ns');
-    const keys = namespaceKeys(ns);
-    const admin = raw();
-    const spy = await spyOn(keys);
-    const w = await observedClient(ns);
-    const x = await plainClient(ns);
+    const { keys, admin, spy, w, x } = await spiedScene();
     const mine = keys.sessionChannel(w.zk.sessionId);
 
     // No watch anywhere: writes publish nothing at all, and nothing is registered.
@@ -316,12 +322,7 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
   });
 
   it('a stream that ignores its own writes is registered as such: Redis sends its session none of them, and marks its own write where another watch wants it', async () => {
-    const ns = testNamespace('ns');
-    const keys = namespaceKeys(ns);
-    const admin = raw();
-    const spy = await spyOn(keys);
-    const w = await observedClient(ns);
-    const x = await plainClient(ns);
+    const { keys, admin, spy, w, x } = await spiedScene();
     await w.zk.create('/q', '');
     const others = w.zk.watch('/q', { recursive: true, ignoreOwnWrites: true });
     await others.ready;
