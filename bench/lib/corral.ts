@@ -24,14 +24,17 @@ export function corralConnect(kind: CorralBackendKind, namespace: string, option
  */
 export async function corralRedisReady(): Promise<{ ok: true } | { ok: false; reason: string }> {
   let zk: Client | undefined;
+  const namespace = benchNamespace('probe');
   try {
-    zk = await corralConnect('redis', benchNamespace('probe'), { sessionTimeoutMs: 2000 });
+    zk = await corralConnect('redis', namespace, { sessionTimeoutMs: 2000 });
     await zk.exists('/');
     return { ok: true };
   } catch (err) {
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };
   } finally {
     await zk?.close().catch(() => undefined);
+    // The session left its counters behind: the shared Redis keeps nothing of a bench.
+    if (zk) await dropRedisNamespace(namespace).catch(() => undefined);
   }
 }
 
