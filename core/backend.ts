@@ -114,10 +114,15 @@ export interface HistoryLost {
 export type InterestKind = BaseInterestKind | `${BaseInterestKind}-others`;
 export type BaseInterestKind = 'node' | 'children' | 'recursive';
 
-/** The kind an interest matches events by (`recursive-others` → `recursive`). */
-export function baseKind(kind: InterestKind): BaseInterestKind {
-  return kind.endsWith('-others') ? (kind.slice(0, -7) as BaseInterestKind) : (kind as BaseInterestKind);
-}
+/**
+ * What each interest kind matches events by, and whether it ignores the session's own
+ * writes: a table, not string tests, since it is looked up for every event received.
+ */
+const KIND_OF: Record<InterestKind, { base: BaseInterestKind; others: boolean }> = {
+  node: { base: 'node', others: false }, children: { base: 'children', others: false }, recursive: { base: 'recursive', others: false },
+  'node-others': { base: 'node', others: true }, 'children-others': { base: 'children', others: true },
+  'recursive-others': { base: 'recursive', others: true },
+};
 
 /**
  * True if any of a connection's interests (path → kinds) wants the event: checked on the
@@ -136,8 +141,8 @@ export function interestsWant(interests: ReadonlyMap<string, ReadonlySet<Interes
 
 /** True if an interest of this kind wants the event: it matches, and is not an own write the interest ignores. */
 export function interestWants(ev: BackendEvent, path: string, kind: InterestKind): boolean {
-  if (kind.endsWith('-others')) return ev.own !== true && eventMatches(ev, path, baseKind(kind));
-  return eventMatches(ev, path, kind as BaseInterestKind);
+  const k = KIND_OF[kind];
+  return !(k.others && ev.own === true) && eventMatches(ev, path, k.base);
 }
 
 /**

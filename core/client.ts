@@ -860,13 +860,10 @@ function streamWants(s: WatchStream, ev: BackendEvent): boolean {
   return s.recursive ? eventMatches(ev, s.path, 'recursive') : eventMatches(ev, s.path, 'node') || eventMatches(ev, s.path, 'children');
 }
 
-const STREAM_KINDS: Record<string, InterestKind[]> = {
-  recursive: ['recursive'], plain: ['node', 'children'], 'recursive-others': ['recursive-others'], 'plain-others': ['node-others', 'children-others'],
-};
-
 /** The backend interests a persistent watch holds. */
 function streamKinds(s: WatchStream): InterestKind[] {
-  return STREAM_KINDS[`${s.recursive ? 'recursive' : 'plain'}${s.ignoreOwn ? '-others' : ''}`];
+  if (s.recursive) return [s.ignoreOwn ? 'recursive-others' : 'recursive'];
+  return s.ignoreOwn ? ['node-others', 'children-others'] : ['node', 'children'];
 }
 
 function checkAfter(after: unknown): string | undefined {
