@@ -136,6 +136,8 @@ export class Master extends EventEmitter<MasterEvents> {
   private loadPlanned = false;
   private loading = 0;
   private loadWaiters: Array<() => void> = [];
+  /** A rebuild waits for the link (see rebuildWhenConnected). */
+  private rebuildPlanned = false;
 
   constructor(options: MasterOptions = {}) {
     super();
@@ -298,8 +300,7 @@ export class Master extends EventEmitter<MasterEvents> {
     this.kick.kick();
   }
 
-  private rebuildPlanned = false;
-
+  /** Reads the picture again once the link is back (after a multi whose reply was lost). */
   private rebuildWhenConnected(zk: Client): void {
     if (this.rebuildPlanned) return;
     this.rebuildPlanned = true;
@@ -345,6 +346,8 @@ export class Master extends EventEmitter<MasterEvents> {
   private onTaskEvent(zk: Client, ev: WatchEvent): void {
     if (ev.path === TASKS) return;
     const t = leaf(ev.path);
+    // Always (re)loaded, even if an entry is there: it may be ours for an assignment whose
+    // reply has not come yet, and the worker has already put the task back (a retry).
     if (ev.type === 'created') this.load(zk, t);
     else if (ev.type === 'deleted') this.queued.delete(t);
   }
