@@ -102,11 +102,15 @@ function once(): { watch: (ev: WatchEvent) => void; fired: Promise<WatchEvent> }
   return { watch: (ev) => resolve(ev), fired };
 }
 
+/** A fresh namespace, its keys, and a raw connection to look at them. */
+function namespaceScene(): { ns: string; keys: NamespaceKeys; admin: Redis } {
+  const ns = testNamespace('ns');
+  return { ns, keys: namespaceKeys(ns), admin: raw() };
+}
+
 /** A fresh namespace with a pattern spy on it, an observed client `w` and a plain one `x`. */
 async function spiedScene() {
-  const ns = testNamespace('ns');
-  const keys = namespaceKeys(ns);
-  const admin = raw();
+  const { ns, keys, admin } = namespaceScene();
   const spy = await spyOn(keys);
   const w = await observedClient(ns);
   const x = await plainClient(ns);
@@ -159,9 +163,7 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
   });
 
   it('a session that ends takes its registrations with it: closed, or expired after a crash', async () => {
-    const ns = testNamespace('ns');
-    const keys = namespaceKeys(ns);
-    const admin = raw();
+    const { ns, keys, admin } = namespaceScene();
     const x = await plainClient(ns);
     await x.create('/a', '');
     await x.create('/b', '');
@@ -191,9 +193,7 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
   });
 
   it('after its events connection is cut, a client registers its watches again (the store may have lost them)', async () => {
-    const ns = testNamespace('ns');
-    const keys = namespaceKeys(ns);
-    const admin = raw();
+    const { ns, keys, admin } = namespaceScene();
     const w = await observedClient(ns);
     const x = await plainClient(ns);
     await x.create('/a', '');
@@ -241,9 +241,7 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
   });
 
   it('a fired watch is withdrawn by the next heartbeat when the client makes no other call', async () => {
-    const ns = testNamespace('ns');
-    const keys = namespaceKeys(ns);
-    const admin = raw();
+    const { ns, keys, admin } = namespaceScene();
     const w = await observedClient(ns, 600); // a heartbeat every 200 ms
     const x = await plainClient(ns);
     await x.create('/a', '');
@@ -256,9 +254,7 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
   });
 
   it('a registration for a session that is not live is ignored: nothing is left behind', async () => {
-    const ns = testNamespace('ns');
-    const keys = namespaceKeys(ns);
-    const admin = raw();
+    const { ns, keys, admin } = namespaceScene();
     const x = await plainClient(ns);
     await x.create('/a', '');
     const reads = loadScripts().get('reads')!;
@@ -271,9 +267,7 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
   });
 
   it('a recursive-watch lease left by corral 0.1 runs out; registrations do not', async () => {
-    const ns = testNamespace('ns');
-    const keys = namespaceKeys(ns);
-    const admin = raw();
+    const { ns, keys, admin } = namespaceScene();
     const w = await observedClient(ns);
     await w.zk.watch('/mine', { recursive: true }).ready;
     await admin.zadd(keys.recursive, Date.now() - 1000, '/old-lease');
@@ -282,9 +276,7 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
   });
 
   it('a recursive watch is registered for its subtree only, its events come on the session channel, and closing it withdraws it', async () => {
-    const ns = testNamespace('ns');
-    const keys = namespaceKeys(ns);
-    const admin = raw();
+    const { ns, keys, admin } = namespaceScene();
     const w = await observedClient(ns);
     const x = await plainClient(ns);
     const mine = keys.sessionChannel(w.zk.sessionId);
