@@ -8,7 +8,7 @@ import { normalizeOptions, int, type TaskOptions } from './options.js';
 import {
   ASSIGN, assignDir, assignPath, cancelPath, isTaskId, keyPath, leaf, STATUS, statusPath, TASK_PREFIX, TASKS, taskPath, WORKERS, workerPath,
 } from './paths.js';
-import { decodeStatus, decodeTask, encode, type StatusRecord, type TaskRecord, type TaskState } from './task.js';
+import { decodeStatus, decodeTask, encode, encodeTask, type StatusRecord, type TaskRecord, type TaskState } from './task.js';
 import { ensureFolders, listAll, PAGE, statusOp } from './tree.js';
 
 /** What `get()` and `list()` report about a task. */
@@ -413,7 +413,7 @@ export class TaskClient {
     const now = Date.now();
     const rec: TaskRecord = { payload, opts, attempts: 0, stalls: 0, notBefore: delay > 0 ? now + delay : 0, submittedAt: now };
     if (payload === undefined) throw new BadArgumentsError('Expected a task payload (any JSON value), got undefined');
-    const record = encode(rec, 'the task payload');
+    const record = encodeTask(rec, 'the task payload');
     if (record.length > this.zk.settings.maxDataBytes) {
       throw new BadArgumentsError(`Task too large: ${record.length} bytes encoded > maxDataBytes ${this.zk.settings.maxDataBytes}`);
     }

@@ -10,7 +10,7 @@ import {
   ASSIGN, assignDir, assignPath, CANCEL, cancelPath, leaf, splitAssignment, statusPath, TASKS, taskPath, WORKERS, workerPath,
 } from './paths.js';
 import { clientFactory, Kick, ownsSessions, sessionLoop, type ClientFactory, type ConnectionOptions } from './session.js';
-import { decodeTask, encode, toTaskError, type StatusRecord, type TaskRecord } from './task.js';
+import { decodeTask, encodeTask, toTaskError, type StatusRecord, type TaskRecord } from './task.js';
 import { ensureFolders, listAll, multiGroups, statusOp } from './tree.js';
 
 /** An assignment's multi is in flight (see Master.inflight). */
@@ -615,7 +615,7 @@ export class Master extends EventEmitter<MasterEvents> {
               const rec = decodeTask(data);
               rec.stalls++;
               delete rec.progress;
-              out = encode(rec, 'task record');
+              out = encodeTask(rec, 'task record');
             } catch {
               // Malformed: put it back as it is; the scheduler fails it with a status record.
             }

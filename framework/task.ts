@@ -1,5 +1,5 @@
 import { BadArgumentsError } from '../core/index.js';
-import type { NormalizedOptions } from './options.js';
+import { normalizeOptions, type NormalizedOptions } from './options.js';
 
 /**
  * A task as stored in `/tasks/<id>` and, once assigned, in `/assign/<worker>/<id>`. The
@@ -63,9 +63,53 @@ export function encode(value: unknown, what: string): Buffer {
 }
 
 /**
- * Decodes a task record, throwing BadArgumentsError when the znode does not hold one (e.g.
- * something written by hand with `corral set`): the master fails such a task rather than
- * crash on it.
+ * Encodes a task record in its stored form: only what differs from the defaults (options
+ * not given, zero counters) is written, so a task submitted without options stores its
+ * payload and submit time and little else. Every hop of a task moves and parses this
+ * record — the submit, the master's read and its copy into the assignment, the worker's
+ * read — so its size is paid four times. decodeTask fills the defaults back in.
+ */
+export function encodeTask(rec: TaskRecord, what: string): Buffer {
+  const out: Partial<Record<keyof TaskRecord, unknown>> = { payload: rec.payload };
+  const opts = storedOptions(rec.opts);
+  if (opts) out.opts = opts;
+  if (rec.attempts !== 0) out.attempts = rec.attempts;
+  if (rec.stalls !== 0) out.stalls = rec.stalls;
+  if (rec.notBefore !== 0) out.notBefore = rec.notBefore;
+  out.submittedAt = rec.submittedAt;
+  if (rec.lastError !== undefined) out.lastError = rec.lastError;
+  if (rec.progress !== undefined) out.progress = rec.progress;
+  return encode(out, what);
+}
+
+/** The options that differ from the defaults, or null when none does. */
+function storedOptions(o: NormalizedOptions): Partial<NormalizedOptions> | null {
+  const d = defaultOptions();
+  if (o === d) return null;
+  const out: Partial<Record<keyof NormalizedOptions, unknown>> = {};
+  let any = false;
+  for (const k of Object.keys(d) as Array<keyof NormalizedOptions>) {
+    const v = o[k];
+    const same = k === 'labels' ? o.labels.length === 0
+      : k === 'backoff' ? o.backoff.type === d.backoff.type && o.backoff.delay === d.backoff.delay && o.backoff.maxDelay === d.backoff.maxDelay
+        : v === d[k];
+    if (!same) {
+      out[k] = v;
+      any = true;
+    }
+  }
+  return any ? (out as Partial<NormalizedOptions>) : null;
+}
+
+/** The options of a task submitted without any (one frozen object, shared). */
+function defaultOptions(): NormalizedOptions {
+  return normalizeOptions(undefined).opts;
+}
+
+/**
+ * Decodes a task record, stored form (see encodeTask) or complete, throwing
+ * BadArgumentsError when the znode does not hold one (e.g. something written by hand with
+ * `corral set`): the master fails such a task rather than crash on it.
  */
 export function decodeTask(data: Uint8Array): TaskRecord {
   let r: unknown;
@@ -74,15 +118,21 @@ export function decodeTask(data: Uint8Array): TaskRecord {
   } catch (err) {
     throw new BadArgumentsError(`Malformed task JSON: ${(err as Error).message}`);
   }
-  const t = r as TaskRecord;
-  if (typeof r !== 'object' || r === null || Array.isArray(r) || !('payload' in t) || typeof t.opts !== 'object' || t.opts === null
-    || typeof t.attempts !== 'number' || typeof t.notBefore !== 'number' || !Array.isArray(t.opts.labels)
-    || typeof t.opts.attempts !== 'number' || typeof t.opts.priority !== 'number' || typeof t.opts.backoff !== 'object') {
-    throw new BadArgumentsError('Malformed task record: expected { payload, opts, attempts, notBefore, … } as written by submit()');
+  const t = r as Partial<Record<keyof TaskRecord, unknown>>;
+  const malformed = (): BadArgumentsError => new BadArgumentsError('Malformed task record: expected { payload, opts?, attempts?, notBefore?, … } as written by submit()');
+  if (typeof r !== 'object' || r === null || Array.isArray(r) || !('payload' in t)) throw malformed();
+  if (t.opts === undefined) t.opts = defaultOptions();
+  else if (typeof t.opts !== 'object' || t.opts === null || Array.isArray(t.opts)) throw malformed();
+  else t.opts = { ...defaultOptions(), ...t.opts };
+  const o = t.opts as NormalizedOptions;
+  if (typeof o.attempts !== 'number' || typeof o.priority !== 'number' || typeof o.timeoutMs !== 'number' || !Array.isArray(o.labels)
+    || typeof o.backoff !== 'object' || o.backoff === null || typeof o.removeOnComplete !== 'number' || typeof o.removeOnFail !== 'number'
+    || typeof o.idempotencyKey !== 'string') throw malformed();
+  for (const k of ['attempts', 'stalls', 'notBefore', 'submittedAt'] as const) {
+    if (t[k] === undefined) t[k] = 0;
+    else if (typeof t[k] !== 'number') throw malformed();
   }
-  t.stalls ??= 0;
-  t.submittedAt ??= 0;
-  return t;
+  return t as TaskRecord;
 }
 
 /** Decodes a status record (BadArgumentsError if it is not one). */

@@ -8,7 +8,7 @@ import {
 import { backoffDelay, int, labels as checkLabels } from './options.js';
 import { assignDir, assignPath, CANCEL, cancelPath, leaf, taskPath, workerPath } from './paths.js';
 import { clientFactory, ownsSessions, sessionLoop, sleep, type ClientFactory, type ConnectionOptions } from './session.js';
-import { decodeTask, encode, toTaskError, type FinalState, type StatusRecord, type TaskRecord } from './task.js';
+import { decodeTask, encode, encodeTask, toTaskError, type FinalState, type StatusRecord, type TaskRecord } from './task.js';
 import { ensureFolders, listAll, multiGroups, statusOp } from './tree.js';
 
 /** Assignments read per multiRead. */
@@ -437,7 +437,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
   private readonly reportProgress = (job: Job, value: unknown): Promise<void> => this.progress(job, value);
 
   private progress(job: Job, value: unknown): Promise<void> {
-    const data = encode({ ...job.record, progress: value }, 'progress');
+    const data = encodeTask({ ...job.record, progress: value }, 'progress');
     const zk = this.zk;
     const step = (job.progressChain ?? Promise.resolve()).then(async () => {
       if (job.settled || !zk) return;
@@ -465,7 +465,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
       // Back to the queue under the same id, to run again after the backoff.
       const next: TaskRecord = { ...record, attempts, lastError: toTaskError(err), notBefore: Date.now() + backoffDelay(record.opts.backoff, attempts) };
       delete next.progress;
-      this.record(job, [op.delete(assignment, -1), op.create(taskPath(job.id), encode(next, 'task record'))], 'retrying');
+      this.record(job, [op.delete(assignment, -1), op.create(taskPath(job.id), encodeTask(next, 'task record'))], 'retrying');
       return;
     }
     const status: StatusRecord = {
