@@ -109,19 +109,26 @@ export interface HistoryLost {
  * - `children`: childrenChanged and deleted of exactly this path;
  * - `recursive`: created / deleted / dataChanged of this path and every path below it;
  * - the same with `-others`: only events of other sessions' writes (a watch that ignores
- *   its own session's writes, so the backend need not send those at all).
+ *   its own session's writes, so the backend need not send those at all);
+ * - `node` and `recursive` kinds (with `-others` or not) with `+data`: the same events,
+ *   with `created` and `dataChanged` carrying the data their write left (see BackendEvent).
  */
-export type InterestKind = BaseInterestKind | `${BaseInterestKind}-others`;
+export type InterestKind = PlainInterestKind | `${'node' | 'recursive'}${'' | '-others'}+data`;
+type PlainInterestKind = BaseInterestKind | `${BaseInterestKind}-others`;
 export type BaseInterestKind = 'node' | 'children' | 'recursive';
 
 /**
- * What each interest kind matches events by, and whether it ignores the session's own
- * writes: a table, not string tests, since it is looked up for every event received.
+ * What each interest kind matches events by, whether it ignores the session's own writes,
+ * and whether it wants data: a table, not string tests, since it is looked up for every
+ * event received.
  */
-const KIND_OF: Record<InterestKind, { base: BaseInterestKind; others: boolean }> = {
-  node: { base: 'node', others: false }, children: { base: 'children', others: false }, recursive: { base: 'recursive', others: false },
-  'node-others': { base: 'node', others: true }, 'children-others': { base: 'children', others: true },
-  'recursive-others': { base: 'recursive', others: true },
+const KIND_OF: Record<InterestKind, { base: BaseInterestKind; others: boolean; data: boolean }> = {
+  node: { base: 'node', others: false, data: false }, children: { base: 'children', others: false, data: false },
+  recursive: { base: 'recursive', others: false, data: false },
+  'node-others': { base: 'node', others: true, data: false }, 'children-others': { base: 'children', others: true, data: false },
+  'recursive-others': { base: 'recursive', others: true, data: false },
+  'node+data': { base: 'node', others: false, data: true }, 'recursive+data': { base: 'recursive', others: false, data: true },
+  'node-others+data': { base: 'node', others: true, data: true }, 'recursive-others+data': { base: 'recursive', others: true, data: true },
 };
 
 /**
@@ -133,6 +140,21 @@ export function interestsWant(interests: ReadonlyMap<string, ReadonlySet<Interes
   for (;;) {
     const kinds = interests.get(p);
     if (kinds) for (const k of kinds) if (interestWants(e, p, k)) return true;
+    if (p === '/') return false;
+    const i = p.lastIndexOf('/');
+    p = i <= 0 ? '/' : p.slice(0, i);
+  }
+}
+
+/**
+ * True if any of a connection's interests that wants data (`+data` kinds) wants the event:
+ * then its `created` or `dataChanged` carries the data (a backend that has it at hand).
+ */
+export function interestsWantData(interests: ReadonlyMap<string, ReadonlySet<InterestKind>>, e: BackendEvent): boolean {
+  let p = e.path;
+  for (;;) {
+    const kinds = interests.get(p);
+    if (kinds) for (const k of kinds) if (KIND_OF[k].data && interestWants(e, p, k)) return true;
     if (p === '/') return false;
     const i = p.lastIndexOf('/');
     p = i <= 0 ? '/' : p.slice(0, i);
@@ -161,6 +183,12 @@ export interface BackendEvent {
    * containers that multi emptied). Events replayed from the change log never carry it.
    */
   own?: boolean;
+  /**
+   * For `created` and `dataChanged` events sent for a `+data` interest: the data the
+   * write left in the znode (the last op's, when one multi wrote it more than once).
+   * Never on events replayed from the change log.
+   */
+  data?: Buffer;
 }
 
 export interface ChildrenPage {

@@ -305,18 +305,28 @@ export class Client extends EventEmitter<ClientEvents> {
    * is the same idea. After a reconnect, events replayed from the change log carry no
    * writer, so an own write the client could not see live may then be reported.
    *
+   * With `includeData`, `created` and `dataChanged` events carry `data`: the znode's data
+   * as that write left it, sent with the event, so a consumer that needs it (a queue's
+   * consumer, a cache) makes no read per event — as etcd's watch sends values. It is
+   * absent from events the client replays from the change log after a reconnect (and from
+   * resyncs): then read the znode as without the option.
+   *
    * @example
    * for await (const ev of zk.watch('/app/config', { recursive: true })) reload(ev.path);
+   * for await (const ev of zk.watch('/jobs', { recursive: true, includeData: true })) {
+   *   if (ev.type === 'created') run(ev.data ?? (await zk.getData(ev.path)).data);
+   * }
    */
-  watch(path: string, options?: { recursive?: boolean; ignoreOwnWrites?: boolean }): WatchStream {
+  watch(path: string, options?: { recursive?: boolean; ignoreOwnWrites?: boolean; includeData?: boolean }): WatchStream {
     this.usable();
     validatePath(path);
-    const o = checkOptions<{ recursive: boolean; ignoreOwnWrites: boolean }>(options, 'watch');
-    if (o.recursive !== undefined && typeof o.recursive !== 'boolean') throw new BadArgumentsError('Expected `recursive` to be a boolean');
-    if (o.ignoreOwnWrites !== undefined && typeof o.ignoreOwnWrites !== 'boolean') throw new BadArgumentsError('Expected `ignoreOwnWrites` to be a boolean');
+    const o = checkOptions<{ recursive: boolean; ignoreOwnWrites: boolean; includeData: boolean }>(options, 'watch');
+    for (const k of ['recursive', 'ignoreOwnWrites', 'includeData'] as const) {
+      if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new BadArgumentsError(`Expected \`${k}\` to be a boolean`);
+    }
     const recursive = o.recursive === true;
     const issuedAt = this.issued;
-    return new WatchStream(path, recursive, (s) => this.armStream(s, issuedAt), (s) => this.dropStream(s), o.ignoreOwnWrites === true);
+    return new WatchStream(path, recursive, (s) => this.armStream(s, issuedAt), (s) => this.dropStream(s), o.ignoreOwnWrites === true, o.includeData === true);
   }
 
   /** Resolves when the session is connected (now or after a reconnect); rejects on expiry, close or timeout. */
@@ -505,12 +515,20 @@ export class Client extends EventEmitter<ClientEvents> {
       for (const w of fired) this.deliver(w, event);
     }
     const streams = this.streamList;
+    let dataGiven = false;
     for (let i = 0; i < streams.length; i++) {
       const s = streams[i];
       if (!streamWants(s, ev)) continue;
       const arming = this.arming.get(s);
-      // Each stream its own event object: a consumer may keep or change what it gets.
-      if (arming) arming.pending.push(ev); else s.offer({ type: ev.type, path: ev.path, zxid: ev.zxid });
+      if (arming) {
+        arming.pending.push(ev);
+        continue;
+      }
+      // Each stream its own event object (and data): a consumer may keep or change what it gets.
+      if (s.includeData && ev.data) {
+        s.offer({ type: ev.type, path: ev.path, zxid: ev.zxid, data: dataGiven ? Buffer.from(ev.data) : ev.data });
+        dataGiven = true;
+      } else s.offer({ type: ev.type, path: ev.path, zxid: ev.zxid });
     }
   }
 
@@ -573,7 +591,9 @@ export class Client extends EventEmitter<ClientEvents> {
       }
     } finally {
       this.arming.delete(s);
-      for (const ev of arming.pending) s.offer({ type: ev.type, path: ev.path, zxid: ev.zxid });
+      for (const ev of arming.pending) {
+        s.offer(s.includeData && ev.data ? { type: ev.type, path: ev.path, zxid: ev.zxid, data: Buffer.from(ev.data) } : { type: ev.type, path: ev.path, zxid: ev.zxid });
+      }
     }
   }
 
@@ -862,7 +882,11 @@ function streamWants(s: WatchStream, ev: BackendEvent): boolean {
 
 /** The backend interests a persistent watch holds. */
 function streamKinds(s: WatchStream): InterestKind[] {
-  if (s.recursive) return [s.ignoreOwn ? 'recursive-others' : 'recursive'];
+  if (s.recursive) {
+    if (s.includeData) return [s.ignoreOwn ? 'recursive-others+data' : 'recursive+data'];
+    return [s.ignoreOwn ? 'recursive-others' : 'recursive'];
+  }
+  if (s.includeData) return s.ignoreOwn ? ['node-others+data', 'children-others'] : ['node+data', 'children'];
   return s.ignoreOwn ? ['node-others', 'children-others'] : ['node', 'children'];
 }
 

@@ -55,6 +55,12 @@ export interface WatchEvent {
    * watch fired because something under it may have changed, not for a known write.
    */
   resync?: boolean;
+  /**
+   * Only on `created` and `dataChanged` events of a watch stream opened with
+   * `includeData`: the znode's data as the write left it. Absent on events replayed after
+   * a reconnect: read the znode then.
+   */
+  data?: Buffer;
 }
 
 /** Session states, emitted as the client's `state` event. */

@@ -1,5 +1,5 @@
 import { ConnectionLossError, NoNodeError } from '../errors.js';
-import { interestsWant, type Backend, type BackendEvent, type ChildrenPage, type InterestKind, type MultiReply } from '../backend.js';
+import { interestsWant, interestsWantData, type Backend, type BackendEvent, type ChildrenPage, type InterestKind, type MultiReply } from '../backend.js';
 import type { CreateMode, Op, ReadOp, ReadResult, Stat } from '../types.js';
 import type { MemoryStore } from './store.js';
 import { sortedChildren, statOf } from './znode.js';
@@ -181,8 +181,15 @@ export class MemoryBackend implements Backend {
     // The events are shared by every connection: ours are marked on copies.
     const own = writer !== undefined && writer === this.sessionId;
     for (const e of events) {
-      const ev = own ? { ...e, own: true } : e;
-      if (this.wants(ev)) this.queue.push(ev);
+      let ev: BackendEvent = own ? { ...e, own: true } : e;
+      if (!this.wants(ev)) continue;
+      // The store's own buffer is never handed out: a copy for a watch that wants the
+      // data, and none at all for the others.
+      if (ev.data) {
+        const { data, ...rest } = ev;
+        ev = interestsWantData(this.interests, ev) ? { ...rest, data: Buffer.from(data) } : rest;
+      }
+      this.queue.push(ev);
     }
     if (this.queue.length > 0 && !this.draining) {
       this.draining = true;

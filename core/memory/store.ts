@@ -133,6 +133,7 @@ export class MemoryStore {
     }
     this.zxid = zxid;
     if (this.ttlNodes.size > 0) this.schedule();
+    if (ops.length > 1) lastDataWins(events);
     this.publish(events, sessionId);
     this.cascadeContainers(containers, sessionId);
     // For a single create the reply carries the created node's stat as of this zxid.
@@ -178,7 +179,8 @@ export class MemoryStore {
           if (owner) this.sessions.get(owner)?.ephemerals.delete(path);
           this.ttlNodes.delete(path);
         });
-        events.push({ type: 'created', path, zxid }, { type: 'childrenChanged', path: parentPath, zxid });
+        // With the data written: a connection passes it on (a copy) to watches that want it.
+        events.push({ type: 'created', path, zxid, data: node.data }, { type: 'childrenChanged', path: parentPath, zxid });
         return { type: 'create', path, stat: statOf(node) };
       }
       case 'delete': {
@@ -200,7 +202,7 @@ export class MemoryStore {
         node.mzxid = zxid;
         node.mtime = now;
         undo.push(() => Object.assign(node, prev));
-        events.push({ type: 'dataChanged', path: op.path, zxid });
+        events.push({ type: 'dataChanged', path: op.path, zxid, data: node.data });
         return { type: 'setData', path: op.path, stat: statOf(node) };
       }
       case 'check': {
@@ -300,7 +302,8 @@ export class MemoryStore {
    */
   private publish(events: BackendEvent[], writer?: string): void {
     if (events.length === 0) return;
-    for (const e of events) this.log.push(e);
+    // The change log keeps no data (as Redis's does not): a replayed event never carries it.
+    for (const e of events) this.log.push(e.data ? { type: e.type, path: e.path, zxid: e.zxid } : e);
     // Trim in chunks: splicing one entry off a full 100k-entry log on every write made each
     // write O(limit) (setData fell to ~4k ops/s); with 1/8 slack the cost is amortized O(1).
     if (this.log.length > CHANGE_LOG_LIMIT + (CHANGE_LOG_LIMIT >> 3)) {
@@ -354,3 +357,18 @@ function newNode(data: Buffer, mode: CreateMode, ttlMs: number, zxid: number, no
   };
 }
 
+/**
+ * An event repeated within one write (a znode set twice by one multi) is delivered once,
+ * at its first place: it carries the data of the last, what the write left (as Redis
+ * sends it).
+ */
+function lastDataWins(events: BackendEvent[]): void {
+  const first = new Map<string, BackendEvent>();
+  for (const e of events) {
+    if (!e.data) continue;
+    const key = `${e.type}\0${e.path}`;
+    const f = first.get(key);
+    if (f) f.data = e.data;
+    else first.set(key, e);
+  }
+}

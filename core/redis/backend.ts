@@ -23,6 +23,7 @@ const REAPER_TICK_MS = 100;
  */
 const KIND_BITS: Record<InterestKind, number> = {
   node: 1, children: 2, recursive: 4, 'node-others': 8, 'children-others': 16, 'recursive-others': 32,
+  'node+data': 64, 'recursive+data': 256, 'node-others+data': 512, 'recursive-others+data': 2048,
 };
 
 /** Redis replies that mean "this server cannot serve you right now": retryable, like a lost link. */
@@ -122,7 +123,8 @@ export class RedisBackend implements Backend {
         this.updateLink();
       });
       this.listen(this.sub, 'ready', () => void this.resubscribe());
-      this.listen(this.sub, 'message', (channel: string, msg: string) => this.onMessage(channel, msg));
+      // As bytes: an event of a `+data` watch carries the znode's data, which may be binary.
+      this.listen(this.sub, 'messageBuffer', (channel: Buffer, msg: Buffer) => this.onMessage(channel, msg));
       this.listen(this.sub, 'error', onError('subscriber connection'));
       await ready(this.sub);
     } catch (err) {
@@ -454,7 +456,7 @@ export class RedisBackend implements Backend {
     this.linkListener(up);
   }
 
-  private onMessage(_channel: string, msg: string): void {
+  private onMessage(_channel: Buffer, msg: Buffer): void {
     const events = eventsFromMessage(msg);
     if (events.length === 0) return;
     // Only the session's channel: one message per write, in zxid order, each event once.

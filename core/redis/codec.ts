@@ -92,25 +92,61 @@ export function freshStat(zxid: number, now: number, op: CreateOp, sessionId: st
 
 const TYPE_OF_CODE: Record<string, WatchEventType> = { c: 'created', d: 'deleted', m: 'dataChanged', h: 'childrenChanged' };
 
+/** Event types by the byte of their code; upper case: the line carries data (see below). */
+const TYPE_OF_BYTE: Array<WatchEventType | undefined> = [];
+TYPE_OF_BYTE[99 /* c */] = TYPE_OF_BYTE[67 /* C */] = 'created';
+TYPE_OF_BYTE[100 /* d */] = 'deleted';
+TYPE_OF_BYTE[109 /* m */] = TYPE_OF_BYTE[77 /* M */] = 'dataChanged';
+TYPE_OF_BYTE[104 /* h */] = 'childrenChanged';
+
 /**
  * Decodes a pub/sub message on a session's channel: `<zxid> <events>`, the events of one
- * write the session's watches want, as change-log lines (see {@link eventsFromLog});
- * `!<zxid> <events>` when the session itself made the write (they come marked `own`).
- * [] if it is not one.
+ * write the session's watches want, as change-log lines (see {@link eventsFromLog}),
+ * newline-separated; `!<zxid> <events>` when the session itself made the write (they come
+ * marked `own`). For a watch that wants data (`+data` interests), a created or changed
+ * znode's line is `C` or `M`, the data's length in bytes, `:`, the path, a newline and the
+ * data as is (tree.lua publishEntries). [] if it is not such a message.
  */
-export function eventsFromMessage(msg: string): BackendEvent[] {
+export function eventsFromMessage(msg: Buffer): BackendEvent[] {
   // `!<zxid> …`: the receiving session's own write.
-  const own = msg.charCodeAt(0) === 33;
-  const a = msg.indexOf(' ');
-  const zxid = a > 0 ? Number(msg.slice(own ? 1 : 0, a)) : NaN;
+  const own = msg[0] === 33;
+  const a = msg.indexOf(32);
   const out: BackendEvent[] = [];
+  if (a <= (own ? 1 : 0)) return out;
+  let zxid = 0;
+  for (let i = own ? 1 : 0; i < a; i++) {
+    const d = msg[i] - 48;
+    if (d < 0 || d > 9) return out;
+    zxid = zxid * 10 + d;
+  }
   if (!Number.isSafeInteger(zxid)) return out;
   for (let at = a + 1; at < msg.length;) {
-    let end = msg.indexOf('\n', at);
+    const code = msg[at];
+    const type = TYPE_OF_BYTE[code];
+    let pathAt = at + 1;
+    let length = -1;
+    if (code === 67 || code === 77) {
+      length = 0;
+      while (pathAt < msg.length && msg[pathAt] !== 58 /* : */) length = length * 10 + (msg[pathAt++] - 48);
+      pathAt++;
+    }
+    let end = msg.indexOf(10, pathAt);
     if (end === -1) end = msg.length;
-    const type = TYPE_OF_CODE[msg.charAt(at)];
-    if (type) out.push(own ? { type, path: msg.slice(at + 1, end), zxid, own } : { type, path: msg.slice(at + 1, end), zxid });
-    at = end + 1;
+    const path = msg.toString('utf8', pathAt, end);
+    let next = end + 1;
+    let data: Buffer | undefined;
+    if (length >= 0) {
+      // A copy: the message's buffer is not ours to hand out in pieces.
+      data = Buffer.from(msg.subarray(end + 1, end + 1 + length));
+      next = end + 1 + length + 1;
+    }
+    if (type) {
+      const ev: BackendEvent = { type, path, zxid };
+      if (own) ev.own = true;
+      if (data) ev.data = data;
+      out.push(ev);
+    }
+    at = next;
   }
   return out;
 }

@@ -104,4 +104,29 @@ describe.each(harnesses)('no silent loss across a disconnect — $name', (harnes
     }
     if (!got.some((e) => e.resync)) expect(got.map((e) => e.path)).toEqual([0, 1, 2, 3, 4].map((i) => `/pt/c${i}`));
   });
+
+  it('an includeData stream: events missed while the link was down come without data (read them), live ones with it', async () => {
+    const a = await ctx.client({ sessionTimeoutMs: 2000 });
+    const b = await ctx.client();
+    await b.create('/pd');
+    const stream = a.watch('/pd', { recursive: true, includeData: true });
+    await stream.ready;
+    const suspended = nextState(a, 'suspended');
+    await harness.partition(a);
+    await suspended;
+    await b.create('/pd/missed', 'm');
+    const back = nextState(a, 'reconnected');
+    await harness.heal(a);
+    await back;
+    await b.create('/pd/live', 'l');
+    const got: WatchEvent[] = [];
+    for await (const ev of stream) {
+      got.push(ev);
+      if (ev.path === '/pd/live') break;
+    }
+    // Replayed (or a resync in its place): no data; the live event after it has its data.
+    expect(got.filter((e) => e.path !== '/pd/live').every((e) => e.data === undefined)).toBe(true);
+    expect(got.some((e) => e.path === '/pd/missed' || e.resync)).toBe(true);
+    expect(got[got.length - 1].data?.toString()).toBe('l');
+  });
 });

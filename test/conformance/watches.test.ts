@@ -313,6 +313,58 @@ describe.each(harnesses)('watches — $name', (harness) => {
     await expect(async () => a.watch('/own', { ignoreOwnWrites: 'yes' as unknown as boolean })).rejects.toThrow(/ignoreOwnWrites/);
   });
 
+  it('includeData: created and dataChanged carry the data the write left (binary, empty, set twice in one multi); other streams and one-shot watches carry none', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/wd');
+    const tree = a.watch('/wd', { recursive: true, includeData: true });
+    const node = a.watch('/wd/n', { includeData: true });
+    const plain = a.watch('/wd', { recursive: true });
+    const othersOnly = b.watch('/wd', { recursive: true, includeData: true, ignoreOwnWrites: true });
+    await Promise.all([tree.ready, node.ready, plain.ready, othersOnly.ready]);
+    const oneShot = recorder();
+    await a.exists('/wd/n', { watch: oneShot.watcher });
+    const binary = Buffer.from([0, 10, 255, 58, 10, 13, 0]); // NUL, newlines, ':' — nothing a line format may rely on
+    await b.create('/wd/n', binary);
+    await b.setData('/wd/n', '');
+    await b.multi([op.setData('/wd/n', 'first'), op.create('/wd/m', 'made'), op.setData('/wd/n', 'last')]);
+    await a.setData('/wd/m', 'by a');
+    await b.delete('/wd/m');
+    const got = await take(tree, 5);
+    expect(got.map((e) => [e.type, e.path, e.data === undefined ? undefined : [...e.data]])).toEqual([
+      ['created', '/wd/n', [...binary]],
+      ['dataChanged', '/wd/n', []],
+      ['dataChanged', '/wd/n', [...Buffer.from('last')]],
+      ['created', '/wd/m', [...Buffer.from('made')]],
+      ['dataChanged', '/wd/m', [...Buffer.from('by a')]],
+    ]);
+    expect(Buffer.isBuffer(got[0].data)).toBe(true);
+    expect(brief(await take(tree, 1))).toEqual(['deleted /wd/m']);
+    // The non-recursive stream: its node's creates and changes with data, its child list change without.
+    const onNode = await take(node, 3);
+    expect(onNode.map((e) => [e.type, e.data?.toString('latin1')])).toEqual([
+      ['created', binary.toString('latin1')], ['dataChanged', ''], ['dataChanged', 'last'],
+    ]);
+    // A stream without the option and a one-shot watch get the same events, without data.
+    const plainGot = await take(plain, 6);
+    expect(brief(plainGot)).toEqual(brief([...got, { type: 'deleted', path: '/wd/m', zxid: 0 }]));
+    expect(plainGot.every((e) => e.data === undefined)).toBe(true);
+    expect(await oneShot.next()).not.toHaveProperty('data');
+    // b's stream ignores b's writes: only a's, with its data.
+    const fromA = await take(othersOnly, 1);
+    expect(fromA.map((e) => [e.type, e.path, e.data?.toString()])).toEqual([['dataChanged', '/wd/m', 'by a']]);
+    // Each stream has its own buffer: changing one consumer's leaves the others' alone.
+    await b.setData('/wd/n', 'shared?');
+    const [x] = await take(tree, 1);
+    const [y] = await take(node, 1);
+    expect([brief([x]), brief([y])]).toEqual([['dataChanged /wd/n'], ['dataChanged /wd/n']]);
+    x.data![0] = 0x21;
+    expect(y.data!.toString()).toBe('shared?');
+    expect((await a.getData('/wd/n')).data.toString()).toBe('shared?');
+    for (const w of [tree, node, plain, othersOnly]) w.close();
+    await expect(async () => a.watch('/wd', { includeData: 1 as unknown as boolean })).rejects.toThrow(/includeData/);
+  });
+
   it('persistent watch: created, dataChanged, childrenChanged, deleted of the path, and stays armed', async () => {
     const a = await ctx.client();
     const b = await ctx.client();

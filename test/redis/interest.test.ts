@@ -343,4 +343,39 @@ describe('watch cost is proportional to interest (Redis, at the wire)', () => {
     expect(await registrations(admin, keys)).toEqual({});
     expect(await admin.zrange(keys.recursive, 0, -1)).toEqual([]);
   });
+
+  it('a stream with includeData is registered as such, and only its session is sent the data, inside the event line', async () => {
+    const { ns, keys, admin } = namespaceScene();
+    const w = await observedClient(ns);
+    const v = await observedClient(ns);
+    const x = await plainClient(ns);
+    await x.create('/j', '');
+    const withData = w.zk.watch('/j', { recursive: true, includeData: true });
+    const without = v.zk.watch('/j', { recursive: true });
+    const othersWithData = v.zk.watch('/j/k', { includeData: true, ignoreOwnWrites: true });
+    await Promise.all([withData.ready, without.ready, othersWithData.ready]);
+    expect(await registrations(admin, keys)).toEqual({
+      '/j': { [w.zk.sessionId]: '256', [v.zk.sessionId]: '4' },
+      '/j/k': { [v.zk.sessionId]: String(512 + 16) },
+    });
+    expect(await admin.zrange(keys.recursive, 0, -1)).toEqual(['/j']);
+    await x.create('/j/k', 'kk');
+    await x.setData('/j/k', 'a\nb');
+    expect((await withData.next()).value).toMatchObject({ type: 'created', path: '/j/k' });
+    expect((await withData.next()).value!.data!.toString()).toBe('a\nb');
+    await v.zk.sync();
+    expect(w.messages).toEqual(['C2:/j/k\nkk', 'M3:/j/k\na\nb']);
+    // v wants data on /j/k (node kind) but not below /j: one line per event, with data
+    // where one of its watches wants it.
+    expect(v.messages).toEqual(['C2:/j/k\nkk', 'M3:/j/k\na\nb']);
+    await x.create('/j/other', 'oo');
+    await v.zk.sync();
+    expect(v.messages[2]).toBe('c/j/other');
+    withData.close();
+    without.close();
+    othersWithData.close();
+    await Promise.all([w.zk.exists('/nothing'), v.zk.exists('/nothing')]);
+    expect(await registrations(admin, keys)).toEqual({});
+    expect(await admin.zrange(keys.recursive, 0, -1)).toEqual([]);
+  });
 });

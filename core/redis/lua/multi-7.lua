@@ -221,7 +221,7 @@ local function runMulti(n, packed)
       parent.dnc = parent.dnc + 1
       childChanged(parent)
       actual[i] = p
-      addEvent(events, 'c', p, pp)
+      addEvent(events, 'c', p, pp, opData[i])
       childrenChangedOf(pp)
     elseif t == 'd' then
       if path == '/' then return { E_BADARGUMENTS, i - 1, '/' } end
@@ -251,7 +251,7 @@ local function runMulti(n, packed)
         node.mz, node.mt = ZXID_S, NOW_S
         node.data, node.dl, node.dataSet = i, #opData[i], true
         snapshots[i] = statAt(node)
-        addEvent(events, 'm', path, '')
+        addEvent(events, 'm', path, '', opData[i])
       end
     end
   end
@@ -488,7 +488,7 @@ local function writeCreate(c, zs, events, deferParent)
     redis.call('HSET', nodeKey(c.parent), 'cv', text(c.pcv + 1), 'pz', zs)
     redis.call('ZADD', childKey(c.parent), 0, leafOf(c.path, c.parent))
   end
-  addEvent(events, 'c', c.path, c.parent)
+  addEvent(events, 'c', c.path, c.parent, c.data)
   addEvent(events, 'h', c.parent, '')
 end
 
@@ -579,7 +579,7 @@ local function fastSetData(path, version, data)
   v = v + 1
   redis.call('HSET', key, 'd', data, 'mz', zs, 'mt', NOW_S, 'v', text(v))
   if f[7] == TTL_MODE then redis.call('ZADD', K_TTL, NOW + tonumber(f[8]), path) end
-  emit(zxid, { 'm', path, '' }, zs)
+  emit(zxid, { 'm', path, '', data }, zs)
   local cv = f[3] and tonumber(f[3]) or 0
   return { 0, zxid, NOW_S, cz, zs, f[5] or cz, f[6], NOW_S, v, cv, f[4] or '', #data, numChildrenOf(path, cv) }
 end

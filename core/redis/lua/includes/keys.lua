@@ -26,8 +26,9 @@ local function sessionWatchesKey(sid) return PREFIX .. 'si:' .. sid end
 local K_WATCHED = PREFIX .. 'watched'
 local K_LASTEV = PREFIX .. 'lastev'
 
--- Registration bits of recursive watches: 4, and 32 for one that ignores its session's own writes.
-local RECURSIVE_BITS = 36
+-- Registration bits of recursive watches: 4; × 8 (32) for one that ignores its session's
+-- own writes; × 64 (256, 2048) for those that want the data of created and changed znodes.
+local RECURSIVE_BITS = 4 + 32 + 256 + 2048
 
 --- True if some session still has a recursive watch in registration hash `key`.
 local function recursiveLeft(key)
@@ -39,7 +40,7 @@ end
 
 --- Sets session `sid`'s watch kind bits on `path` from `had` to `now` (both read by the
 --- caller): the registration, the session's index of its paths, the namespace's marks of
---- watched paths and, for recursive watches (bits 4, 32), the set of recursively watched paths
+--- watched paths and, for recursive watches (RECURSIVE_BITS), the set of recursively watched paths
 --- (`recursiveKey`). Returns true if that set changed.
 local function setWatchBits(path, sid, had, now, recursiveKey)
   if now == had then return false end

@@ -236,12 +236,14 @@ local function recursiveOf(path)
 end
 
 --- Records an event: `code` as in event messages, `parent` the path's parent ('' when
---- not at hand: only events that go to recursive watches need it).
-local function addEvent(events, code, path, parent)
+--- not at hand: only events that go to recursive watches need it), `data` the data a
+--- create or setData wrote (for watches that want it; nil for other events).
+local function addEvent(events, code, path, parent, data)
   local k = #events
   events[k + 1] = code
   events[k + 2] = path
   events[k + 3] = parent
+  events[k + 4] = data or false
 end
 
 --- Adds `line` to the message of the recursive watch on `r` (see emit).
@@ -311,14 +313,34 @@ local function publishEntries(entries)
   for _, e in ipairs(entries) do
     local z = string.format('%d', e[1])
     local bySession, sessions, given = nil, nil, nil
-    -- Kinds of other sessions' registrations that want a line: `need` and its `-others`
-    -- twins (the same bits shifted left by 3: 8 node, 16 children, 32 recursive).
+    -- The data of the write's created and changed znodes, by line (nil: none), and each
+    -- such line as sent to the watches that want data, made when first needed.
+    local lineData, dataLines = e[5], nil
+    --- `line` carrying its znode's data: the code in upper case, the data's length, ':',
+    --- the path, a newline, then the data as is (binary: the length says where it ends).
+    local function withData(line)
+      dataLines = dataLines or {}
+      local l = dataLines[line]
+      if l == nil then
+        local d = lineData[line]
+        l = string.upper(string.sub(line, 1, 1)) .. #d .. ':' .. string.sub(line, 2) .. '\n' .. d
+        dataLines[line] = l
+      end
+      return l
+    end
+    -- Kind bits of a registration (see reads.lua): 1 node watch (created, deleted,
+    -- dataChanged), 2 children watch (childrenChanged, deleted), 4 recursive (below); each
+    -- × 8 for its `-others` twin (which wants no write of its own session), and those four
+    -- × 64 for the twins that want the data of created and changed znodes.
     --- Adds `line` to the message of every session of registration `w` with a kind in `need`.
     local function give(w, need, line)
-      local fromOthers = bit.bor(need, need * 8)
+      local mine = bit.bor(need, need * 64)
+      local fromOthers = bit.bor(mine, need * 8, need * 512)
+      local dataKinds = lineData and lineData[line] and bit.bor(need * 64, need * 512) or 0
       for i = 1, #w, 2 do
         local s = w[i]
-        if bit.band(tonumber(w[i + 1]), s == WRITER and need or fromOthers) ~= 0 then
+        local bits = bit.band(tonumber(w[i + 1]), s == WRITER and mine or fromOthers)
+        if bits ~= 0 then
           if bySession == nil then bySession, sessions, given = {}, {}, {} end
           local ls = bySession[s]
           if ls == nil then
@@ -327,9 +349,15 @@ local function publishEntries(entries)
             given[s] = {}
             sessions[#sessions + 1] = s
           end
-          if not given[s][line] then
-            given[s][line] = true
-            ls[#ls + 1] = line
+          -- given[s][line]: where the line is in the message; negative once it carries data.
+          local at = given[s][line]
+          local data = bit.band(bits, dataKinds) ~= 0
+          if at == nil then
+            ls[#ls + 1] = data and withData(line) or line
+            given[s][line] = data and -#ls or #ls
+          elseif data and at > 0 then
+            ls[at] = withData(line)
+            given[s][line] = -at
           end
         end
       end
@@ -337,8 +365,6 @@ local function publishEntries(entries)
     for _, line in ipairs(e[2]) do
       local w = who[string.sub(line, 2)]
       if w then
-        -- Kind bits: 1 node watch (created, deleted, dataChanged), 2 children watch
-        -- (childrenChanged, deleted), 4 recursive (below); each × 8 for its `-others` twin.
         local code = string.sub(line, 1, 1)
         give(w, code == 'h' and 2 or (code == 'd' and 3 or 1), line)
       end
@@ -397,8 +423,8 @@ end
 local function emit(zxid, events, z)
   local lines = {}
   -- Made when first needed: most writes have one childrenChanged and no recursive watch.
-  local changedParents, byWatch, watches = nil, nil, nil
-  for i = 1, #events, 3 do
+  local changedParents, byWatch, watches, lineData = nil, nil, nil, nil
+  for i = 1, #events, 4 do
     local code, path = events[i], events[i + 1]
     local repeated = false
     if code == 'h' then
@@ -409,6 +435,12 @@ local function emit(zxid, events, z)
     if not repeated then
       local line = code .. path
       lines[#lines + 1] = line
+      -- A line repeated in one write (a znode set twice) carries the last data.
+      local data = events[i + 3]
+      if data then
+        lineData = lineData or {}
+        lineData[line] = data
+      end
       if code ~= 'h' and recursivelyWatched() then
         -- Recursive watches: per watched path, the lines below it.
         byWatch = byWatch or {}
@@ -425,7 +457,7 @@ local function emit(zxid, events, z)
   appendLog(zxid, #lines == 1 and lines[1] or table.concat(lines, '\n'), z)
   -- A write nobody can be watching only goes to the change log.
   if not anyWatch() then return end
-  local entry = { zxid, lines, byWatch, watches }
+  local entry = { zxid, lines, byWatch, watches, lineData }
   if DEFER_EVENTS then outbox[#outbox + 1] = entry else publishEntries({ entry }) end
 end
 
