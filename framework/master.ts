@@ -117,6 +117,8 @@ export class Master extends EventEmitter<MasterEvents> {
    * own writes are not echoed on its streams).
    */
   private inflight = new Map<string, Map<string, number>>();
+  /** pzxid of /tasks just before the last rebuild listed it (see onTaskEvent). */
+  private listedAt = 0;
   /** Assignment multis in flight, which a rebuild lets settle before it reads the tree. */
   private assigning = new Set<Promise<unknown>>();
   private queued = new Map<string, Queued>();
@@ -215,7 +217,10 @@ export class Master extends EventEmitter<MasterEvents> {
     // session is the master's alone. The picture takes the echoes too (they repeat what
     // the replies said), for a session from a user's `connect` function.
     const own = this.ownSessions;
-    const streams = [WORKERS, TASKS, ASSIGN, CANCEL].map((p) => zk.watch(p, { recursive: true, ignoreOwnWrites: own && (p === TASKS || p === ASSIGN) }));
+    // /tasks with includeData: a submitted task's record comes with its event, not by a read.
+    const streams = [WORKERS, TASKS, ASSIGN, CANCEL].map((p) => zk.watch(p, {
+      recursive: true, ignoreOwnWrites: own && (p === TASKS || p === ASSIGN), includeData: p === TASKS,
+    }));
     try {
       await Promise.all(streams.map((s) => s.ready));
       await this.rebuild(zk);
@@ -293,6 +298,9 @@ export class Master extends EventEmitter<MasterEvents> {
     // Every queued task's record is read before the first round, so priorities hold from the start.
     this.toLoad = [];
     this.toLoadHead = 0;
+    // Tasks created up to here are in the listing below (or gone before it): their
+    // creation events, still to come from the stream armed before, are not news.
+    this.listedAt = (await zk.exists(TASKS))?.pzxid ?? 0;
     for (const t of await listAll(zk, TASKS)) this.load(zk, t);
     await this.loadsDone();
     for (const w of dirs.keys()) if (!workers.has(w)) void this.reclaim(zk, w);
@@ -348,8 +356,33 @@ export class Master extends EventEmitter<MasterEvents> {
     const t = leaf(ev.path);
     // Always (re)loaded, even if an entry is there: it may be ours for an assignment whose
     // reply has not come yet, and the worker has already put the task back (a retry).
-    if (ev.type === 'created') this.load(zk, t);
-    else if (ev.type === 'deleted') this.queued.delete(t);
+    // The event carries the record (the stream has includeData), except when it was
+    // replayed after a reconnect: then the record is read. A creation the rebuild's
+    // listing already saw is skipped: taken as news, its record (perhaps older than the
+    // one loaded, or of a task assigned since) would be queued a second time.
+    if (ev.type === 'created') {
+      if (ev.zxid <= this.listedAt) return;
+      if (ev.data) this.take(zk, t, ev.data); else this.load(zk, t);
+    } else if (ev.type === 'deleted') this.queued.delete(t);
+  }
+
+  /** Queues a task whose record came with its creation event: no read. */
+  private take(zk: Client, t: string, data: Buffer): void {
+    const entry: Queued = { id: t, taking: 0 };
+    this.queued.set(t, entry);
+    void this.accept(zk, entry, data);
+  }
+
+  /** Takes a queued task's record in: ready for scheduling, or failed if it is not a task record. */
+  private accept(zk: Client, entry: Queued, data: Buffer): Promise<void> | undefined {
+    entry.data = data;
+    try {
+      entry.rec = scheduling(decodeTask(data));
+    } catch (err) {
+      return this.failMalformed(zk, entry.id, err);
+    }
+    this.fresh.push(entry);
+    return undefined;
   }
 
   private onAssignEvent(zk: Client, ev: WatchEvent): void {
@@ -465,14 +498,8 @@ export class Master extends EventEmitter<MasterEvents> {
         return;
       }
       if (this.queued.get(t) !== entry) return;
-      entry.data = r.data;
-      try {
-        entry.rec = scheduling(decodeTask(r.data));
-      } catch (err) {
-        malformed.push(this.failMalformed(zk, t, err));
-        return;
-      }
-      this.fresh.push(entry);
+      const failing = this.accept(zk, entry, r.data);
+      if (failing) malformed.push(failing);
     });
     this.kick.kick();
     await Promise.all(malformed);
@@ -552,6 +579,9 @@ export class Master extends EventEmitter<MasterEvents> {
             if (!current) return;
             if (this.queued.get(q.id) === q) this.queued.delete(q.id);
             if (!gone) this.dirs.get(w)?.add(q.id);
+          } else if (taskGone(r.error)) {
+            // Not in /tasks any more (assigned, cancelled or failed by now): a stale entry.
+            if (current && this.queued.get(q.id) === q) this.queued.delete(q.id);
           } else {
             q.taking = 0;
             this.emitUnlessStale(r.error);
@@ -705,6 +735,17 @@ export class Master extends EventEmitter<MasterEvents> {
     if ((err as Error)?.name === 'ClientClosedError') return;
     this.emit('error', err as Error);
   }
+}
+
+/**
+ * True if an assignment (create `/assign/<w>/<t>`, delete `/tasks/<t>`) was refused
+ * because the task is no longer queued: its delete found no task, or its create found the
+ * task assigned there already. (A missing worker folder fails the create with NoNode:
+ * the task stays queued for another worker.)
+ */
+function taskGone(err: unknown): boolean {
+  const at = (err as { opIndex?: unknown })?.opIndex;
+  return (at === 1 && err instanceof NoNodeError) || (at === 0 && err instanceof NodeExistsError);
 }
 
 function byPriority(a: Queued, b: Queued): number {

@@ -119,8 +119,10 @@ export function decodeTask(data: Uint8Array): TaskRecord {
     throw new BadArgumentsError(`Malformed task JSON: ${(err as Error).message}`);
   }
   const t = r as Partial<Record<keyof TaskRecord, unknown>>;
-  const malformed = (): BadArgumentsError => new BadArgumentsError('Malformed task record: expected { payload, opts?, attempts?, notBefore?, … } as written by submit()');
+  const malformed = (): BadArgumentsError => new BadArgumentsError('Malformed task record: expected { payload, submittedAt, opts?, attempts?, notBefore?, … } as written by submit()');
   if (typeof r !== 'object' || r === null || Array.isArray(r) || !('payload' in t)) throw malformed();
+  // The stored form always has its submit time; only the complete form of early versions may lack it.
+  if (t.submittedAt === undefined && t.opts === undefined) throw malformed();
   if (t.opts === undefined) t.opts = defaultOptions();
   else if (typeof t.opts !== 'object' || t.opts === null || Array.isArray(t.opts)) throw malformed();
   else t.opts = { ...defaultOptions(), ...t.opts };

@@ -140,6 +140,8 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
   private readonly jobs = new Map<string, Job>();
   private readonly waiting: Job[] = [];
   private readonly cancels = new Set<string>();
+  /** pzxid of our assignment folder just before it was last listed (see onAssignEvent). */
+  private listedAt = 0;
   /** Assignments to read with the next multiRead (see fetch()). */
   private toFetch: Job[] = [];
   private running = 0;
@@ -232,7 +234,8 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
     const id = `${this.name}-${randomBytes(4).toString('hex')}`;
     // Our own deletes of settled assignments need no echo (most of this stream's events),
     // when no other code writes through this session.
-    const assigned = zk.watch(assignDir(id), { recursive: true, ignoreOwnWrites: this.ownSessions });
+    // includeData: an assignment's record comes with its event, not by a read.
+    const assigned = zk.watch(assignDir(id), { recursive: true, ignoreOwnWrites: this.ownSessions, includeData: true });
     const cancels = zk.watch(CANCEL, { recursive: true });
     try {
       await Promise.all([assigned.ready, cancels.ready]);
@@ -290,26 +293,52 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
 
   private onAssignEvent(zk: Client, id: string, ev: WatchEvent): void {
     if (ev.resync) {
-      void listAll(zk, assignDir(id)).then((ts) => ts.forEach((t) => this.fetch(zk, id, t)), () => undefined);
+      void (async () => {
+        // Assignments made up to here are in the listing (or done before it): their
+        // creation events, if any are still to come, are not news (see below).
+        this.listedAt = Math.max(this.listedAt, (await zk.exists(assignDir(id)))?.pzxid ?? 0);
+        for (const t of await listAll(zk, assignDir(id))) this.fetch(zk, id, t);
+      })().catch(() => undefined);
       return;
     }
     if (ev.path === assignDir(id)) return;
     const task = leaf(ev.path);
-    if (ev.type === 'created') this.fetch(zk, id, task);
-    else if (ev.type === 'deleted') {
+    // The event carries the record (the stream has includeData), except when it was
+    // replayed after a reconnect: then the assignment is read.
+    if (ev.type === 'created') {
+      // Seen by a listing already: taken as news, an assignment done since would run twice.
+      if (ev.zxid <= this.listedAt) return;
+      if (ev.data) this.take(task, ev.data);
+      else this.fetch(zk, id, task);
+    } else if (ev.type === 'deleted') {
       const job = this.jobs.get(task);
       // Taken away by someone else (we delete it ourselves only when settled).
       if (job && !job.settled) this.lose(job, new AbortedError('The assignment was taken away from this worker'));
     }
   }
 
-  private fetch(zk: Client, id: string, task: string): void {
-    if (this.jobs.has(task) || this.stop.signal.aborted) return;
+  /** A new job for an assignment of ours, registered; null if there is one already (or we are stopping). */
+  private newJob(task: string): Job | null {
+    if (this.jobs.has(task) || this.stop.signal.aborted) return null;
     const job: Job = {
       id: task, version: 0, record: undefined as unknown as TaskRecord, controller: null, aborted: false, interrupt: null,
       settled: false, started: false, progressChain: null,
     };
     this.jobs.set(task, job);
+    return job;
+  }
+
+  /** Runs an assignment whose record came with its creation event (version 0): no read. */
+  private take(task: string, data: Buffer): void {
+    const job = this.newJob(task);
+    if (!job) return;
+    this.admit(job, data, 0);
+    this.pump();
+  }
+
+  private fetch(zk: Client, id: string, task: string): void {
+    const job = this.newJob(task);
+    if (!job) return;
     this.toFetch.push(job);
     if (this.toFetch.length > 1) return;
     // setImmediate, not a microtask: the assignments of one I/O phase (one assignment multi
@@ -351,23 +380,28 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
         if (!(err instanceof NoNodeError) && !(err instanceof SessionExpiredError)) this.emit('error', err);
         return;
       }
-      job.version = r.stat.version;
-      try {
-        job.record = decodeTask(r.data);
-      } catch (err) {
-        // Unrunnable: fail it now rather than loop on it.
-        job.record = { payload: null, opts: { attempts: 1 } as TaskRecord['opts'], attempts: 0, stalls: 0, notBefore: 0, submittedAt: 0 };
-        this.settle(job, 'failed', undefined, err);
-        return;
-      }
-      if (this.cancels.has(job.id)) {
-        this.cancel(job);
-        return;
-      }
-      this.waiting.push(job);
+      this.admit(job, r.data, r.stat.version);
     });
     this.pump();
     this.checkIdle();
+  }
+
+  /** Takes an assignment's record (at `version`) in: queued to run, failed if unrunnable, or cancelled. */
+  private admit(job: Job, data: Buffer, version: number): void {
+    job.version = version;
+    try {
+      job.record = decodeTask(data);
+    } catch (err) {
+      // Unrunnable: fail it now rather than loop on it.
+      job.record = { payload: null, opts: { attempts: 1 } as TaskRecord['opts'], attempts: 0, stalls: 0, notBefore: 0, submittedAt: 0 };
+      this.settle(job, 'failed', undefined, err);
+      return;
+    }
+    if (this.cancels.has(job.id)) {
+      this.cancel(job);
+      return;
+    }
+    this.waiting.push(job);
   }
 
   private pump(): void {

@@ -31,13 +31,15 @@ describe('task records', () => {
     expect(decodeTask(encodeTask(capped, 'task')).opts.backoff).toEqual({ type: 'fixed', delay: 0, maxDelay: 10 });
   });
 
-  it('read the complete form earlier versions wrote', () => {
+  it('read the complete form earlier versions wrote, with or without a submit time', () => {
     const rec = record({ priority: 7 }, { attempts: 1 });
     expect(decodeTask(Buffer.from(JSON.stringify(rec)))).toEqual(rec);
+    const { submittedAt: _, ...early } = rec;
+    expect(decodeTask(Buffer.from(JSON.stringify(early)))).toEqual({ ...rec, submittedAt: 0 });
   });
 
   it('reject what is not a task record with BadArgumentsError', () => {
-    for (const bad of ['not json', '[]', 'null', '{}', '{"payload":1,"opts":7}', '{"payload":1,"opts":{"priority":"high"}}',
+    for (const bad of ['not json', '[]', 'null', '{}', '{"payload":1}', '{"payload":1,"opts":7}', '{"payload":1,"opts":{"priority":"high"}}',
       '{"payload":1,"attempts":"2"}', '{"payload":1,"opts":{"labels":"a"}}', '{"payload":1,"notBefore":null}']) {
       expect(() => decodeTask(Buffer.from(bad)), bad).toThrow(BadArgumentsError);
     }
