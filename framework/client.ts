@@ -226,9 +226,11 @@ export class TaskClient {
    * @example const records = await tasks.waitAll(await tasks.submitMany(items), { timeoutMs: 60_000 });
    */
   async waitAll(ids: string[], options: { timeoutMs?: number } = {}): Promise<StatusRecord[]> {
-    // Each record is read as soon as it is known to exist, well within any retention TTL.
+    // Each record comes with its creation event, or (finished before the watch was armed,
+    // or replayed after a reconnect) is read as soon as it is known to exist, well within
+    // any retention TTL.
     const records = new Map<string, Promise<StatusRecord | null>>();
-    await this.watchFinished(ids, options, (id) => records.set(id, this.readStatus(id)));
+    await this.watchFinished(ids, options, (id, data) => records.set(id, data ? Promise.resolve().then(() => decodeStatus(data)) : this.readStatus(id)), true);
     return Promise.all(ids.map(async (id) => {
       const s = await records.get(id);
       if (!s) throw new NoSuchTaskError(id); // its retention removed it before it could be read
@@ -245,16 +247,17 @@ export class TaskClient {
     await this.watchFinished(ids, options, () => undefined);
   }
 
-  private async watchFinished(ids: string[], options: { timeoutMs?: number }, found: (id: string) => void): Promise<void> {
+  /** `found` gets each id once, with its status record's data when `withData` and its event carried it. */
+  private async watchFinished(ids: string[], options: { timeoutMs?: number }, found: (id: string, data?: Buffer) => void, withData = false): Promise<void> {
     if (!Array.isArray(ids)) throw new BadArgumentsError('Expected `ids` to be an array of task ids');
     ids.forEach(checkId);
     const o = checkWaitOptions(options);
     await this.ensure();
     const missing = new Set(ids);
-    const see = (id: string) => {
-      if (missing.delete(id)) found(id);
+    const see = (id: string, data?: Buffer) => {
+      if (missing.delete(id)) found(id, data);
     };
-    const stream = this.zk.watch(STATUS, { recursive: true });
+    const stream = this.zk.watch(STATUS, { recursive: true, includeData: withData });
     let timer: NodeJS.Timeout | undefined;
     // Tasks that finished before the watch was armed: by id for a few, by listing for many.
     const check = async (list: string[]) => {
@@ -273,7 +276,7 @@ export class TaskClient {
           // The whole burst queued by now (a worker records many outcomes in one multi).
           for (const ev of [first, ...stream.drain()]) {
             if (ev.resync) await check([...missing]);
-            else if (ev.type === 'created') see(leaf(ev.path));
+            else if (ev.type === 'created') see(leaf(ev.path), ev.data);
           }
           if (missing.size === 0) break;
         }

@@ -1,4 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BadArgumentsError, connect, ConnectionLossError, type Client, type ConnectTarget } from '../../core/index.js';
 import {
   createMaster, createTaskClient, createWorker, NoSuchTaskError, TaskCancelledError, TaskFailedError,
@@ -64,6 +65,27 @@ describe.each([
     expect([...runs.values()].every((c) => c === 1)).toBe(true);
     expect(runs.size).toBe(200);
     expect(await tasks.counts()).toEqual({ queued: 0, assigned: 0, finished: 200 });
+  });
+
+  it('waitAll takes the status records that finish while it waits from their events: no read per task', async () => {
+    const { ns, zk, tasks } = await setup();
+    const ids = await tasks.submitMany(Array.from({ length: 50 }, (_, n) => ({ payload: { n } })));
+    let statusReads = 0;
+    const getData = zk.getData.bind(zk);
+    zk.getData = ((path: string, o?: Parameters<typeof getData>[1]) => {
+      if (path.startsWith('/status/')) statusReads++;
+      return getData(path, o);
+    }) as typeof zk.getData;
+    // Nothing runs until the wait is armed: every record then comes with its event.
+    const all = tasks.waitAll(ids, { timeoutMs: 10_000 });
+    await sleep(100);
+    master(ns);
+    worker(ns, async (p: { n: number }) => p.n + 1, { concurrency: 8 });
+    expect((await all).map((r) => r.result)).toEqual(Array.from({ length: 50 }, (_, n) => n + 1));
+    expect(statusReads).toBe(0);
+    // Those finished before the wait (none come as events) are read.
+    expect((await tasks.waitAll(ids.slice(0, 3))).map((r) => r.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(statusReads).toBe(3);
   });
 
   it('a master and a worker whose `connect` function hands them the session tasks are submitted and retried through still see every write', async () => {

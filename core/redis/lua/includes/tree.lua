@@ -435,9 +435,10 @@ local function emit(zxid, events, z)
     if not repeated then
       local line = code .. path
       lines[#lines + 1] = line
-      -- A line repeated in one write (a znode set twice) carries the last data.
+      -- A line repeated in one write (a znode set twice) carries the last data. Kept only
+      -- where some watch might want it.
       local data = events[i + 3]
-      if data then
+      if data and anyWatch() then
         lineData = lineData or {}
         lineData[line] = data
       end
