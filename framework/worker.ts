@@ -309,7 +309,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
       // Seen by a listing already: taken as news, an assignment done since would run twice.
       if (ev.zxid <= this.listedAt) return;
       if (ev.data) this.take(task, ev.data);
-      else this.fetch(zk, id, task);
+      else this.fetch(zk, id, task, true);
     } else if (ev.type === 'deleted') {
       const job = this.jobs.get(task);
       // Taken away by someone else (we delete it ourselves only when settled).
@@ -317,9 +317,16 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
     }
   }
 
-  /** A new job for an assignment of ours, registered; null if there is one already (or we are stopping). */
-  private newJob(task: string): Job | null {
-    if (this.jobs.has(task) || this.stop.signal.aborted) return null;
+  /**
+   * A new job for an assignment of ours, registered; null if there is one already (or we
+   * are stopping). With `renew`, for an assignment's creation event: a job whose outcome is
+   * already decided (its record on its way) is for the assignment before, deleted since,
+   * and this one is new — the master can assign a retried task again before the reply to
+   * our retry's multi is in. A listing may still show the old assignment: it never renews.
+   */
+  private newJob(task: string, renew = false): Job | null {
+    const had = this.jobs.get(task);
+    if ((had && !(renew && had.settled)) || this.stop.signal.aborted) return null;
     const job: Job = {
       id: task, version: 0, record: undefined as unknown as TaskRecord, controller: null, aborted: false, interrupt: null,
       settled: false, started: false, progressChain: null,
@@ -330,14 +337,14 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
 
   /** Runs an assignment whose record came with its creation event (version 0): no read. */
   private take(task: string, data: Buffer): void {
-    const job = this.newJob(task);
+    const job = this.newJob(task, true);
     if (!job) return;
     this.admit(job, data, 0);
     this.pump();
   }
 
-  private fetch(zk: Client, id: string, task: string): void {
-    const job = this.newJob(task);
+  private fetch(zk: Client, id: string, task: string, renew = false): void {
+    const job = this.newJob(task, renew);
     if (!job) return;
     this.toFetch.push(job);
     if (this.toFetch.length > 1) return;
