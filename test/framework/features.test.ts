@@ -188,6 +188,29 @@ describe.each([
     expect((await tasks.wait(id)).attempts).toBe(2);
   });
 
+  it('runs a retried task assigned again before the reply to its retry came back', async () => {
+    const { ns, tasks } = await setup();
+    master(ns);
+    // The worker's multis land at once, but their replies come 300 ms late: the master
+    // sees the task back in /tasks and assigns it again while the worker still waits.
+    const lagging = async () => {
+      const zk = await connect(target, { namespace: ns, sessionTimeoutMs: 1000 });
+      closers.push(() => zk.close());
+      const multi = zk.multi.bind(zk);
+      zk.multi = ((ops: Parameters<typeof multi>[0]) => multi(ops).then(
+        async (r) => (await sleep(300), r),
+        async (e: unknown) => { await sleep(300); throw e; },
+      )) as typeof zk.multi;
+      return zk;
+    };
+    let runs = 0;
+    const w = createWorker({ connect: lagging, handler: async () => (++runs < 2 ? Promise.reject(new Error('once')) : 'second'), concurrency: 2 });
+    closers.push(() => w.close());
+    const id = await tasks.submit({}, { attempts: 2 });
+    expect(await tasks.result(id, { timeoutMs: 5000 })).toBe('second');
+    expect(runs).toBe(2);
+  });
+
   it('fails an attempt that runs past timeoutMs and aborts its signal', async () => {
     const { ns, tasks } = await setup();
     master(ns);
