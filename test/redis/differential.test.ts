@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CorralError, op, type Client, type CreateMode, type OpInput, type Stat } from '../../core/index.js';
+import { CorralError, op, type Client, type CreateMode, type OpInput, type Stat, type WatchStream } from '../../core/index.js';
 import { RedisBackend } from '../../core/redis/index.js';
 import type { BackendHarness } from '../conformance/harness.js';
 import { memoryHarness } from '../conformance/harnesses/memory.js';
@@ -11,7 +11,8 @@ import { checkTreeInvariants, snapshotTree, TreeHistory } from '../conformance/i
  * Differential test: the same random operation sequence, from several sessions, applied
  * to the memory backend (the reference) and the Redis backend must give identical
  * results, errors, Stats (times aside, session ids mapped, zxids by rank: see
- * {@link ZxidRanks}) and trees, with the tree invariants holding on both. Re-run a
+ * {@link ZxidRanks}) and trees, and the same watch events (data included: see
+ * Side.observe), with the tree invariants holding on both. Re-run a
  * failure with CORRAL_DIFF_SEED=<seed>.
  */
 
@@ -171,6 +172,26 @@ class Side {
   get zxidProblems(): string[] {
     return this.zxids?.problems ?? [];
   }
+  /**
+   * A session of its own that watches everything with data (a recursive includeData stream
+   * on `/`) and `/a` alone (a plain includeData stream): what they report must match too.
+   */
+  private observer: Client | null = null;
+  private streams: WatchStream[] = [];
+  async observe(): Promise<void> {
+    this.observer = await this.harness.connect({ sessionTimeoutMs: 60_000 });
+    this.streams = [this.observer.watch('/', { recursive: true, includeData: true }), this.observer.watch('/a', { includeData: true })];
+    await Promise.all(this.streams.map((w) => w.ready));
+  }
+  /** What the observer's streams reported since the last call (zxids by rank, data in hex). */
+  async observed(): Promise<unknown[][]> {
+    await this.observer!.sync();
+    await this.refresh();
+    return this.streams.map((w) => w.drain().map((e) => [e.type, e.path, this.zxids!.of(e.zxid), e.data?.toString('hex') ?? null, e.resync === true]));
+  }
+  async closeObserver(): Promise<void> {
+    await this.observer?.close().catch(() => undefined);
+  }
   async run(step: Step, gen: Generator): Promise<unknown> {
     const zk = this.clients[step.s];
     try {
@@ -246,6 +267,7 @@ describe('differential: memory and Redis give identical results for random opera
     redis.newCase();
     const sides = [new Side(memory, null), new Side(redis, admin)];
     for (const side of sides) for (let s = 0; s < SESSIONS; s++) await side.open(s);
+    for (const side of sides) await side.observe();
     const gen = new Generator(seed);
     const histories = [new TreeHistory(), new TreeHistory()];
     const tally = new Map<string, number>();
@@ -259,6 +281,9 @@ describe('differential: memory and Redis give identical results for random opera
         tally.set(key, (tally.get(key) ?? 0) + 1);
         if (i % 50 === 49 || i === OPS_PER_RUN - 1) {
           expect(await sides[1].tree(), `seed ${seed}: trees differ after step ${i}`).toEqual(await sides[0].tree());
+          const seen = await sides[0].observed();
+          if (process.env.CORRAL_DIFF_VERBOSE) console.log(`events by step ${i}:`, seen.map((l) => l.length), JSON.stringify(seen[0].slice(0, 3)));
+          expect(await sides[1].observed(), `seed ${seed}: watch events (with data) differ by step ${i}`).toEqual(seen);
           expect(sides[1].zxidProblems, `seed ${seed}: after step ${i}`).toEqual([]);
           for (let b = 0; b < 2; b++) await checkTreeInvariants(sides[b].clients[0], () => sides[b].harness.liveSessions(), histories[b]);
         }
@@ -270,12 +295,14 @@ describe('differential: memory and Redis give identical results for random opera
       // Closing every session removes the same ephemerals, in the same zxid order.
       for (const side of sides) for (let s = 1; s < SESSIONS; s++) await side.clients[s].close();
       expect(await sides[1].tree(), `seed ${seed}: trees differ after the sessions closed`).toEqual(await sides[0].tree());
+      expect(await sides[1].observed(), `seed ${seed}: watch events differ after the sessions closed`).toEqual(await sides[0].observed());
       expect(sides[1].zxidProblems, `seed ${seed}: at the end`).toEqual([]);
     } catch (err) {
       console.error(`differential test failed with seed ${seed} (re-run with CORRAL_DIFF_SEED=${seed})`);
       throw err;
     } finally {
       for (const side of sides) for (const zk of side.clients) await zk.close().catch(() => undefined);
+      for (const side of sides) await side.closeObserver();
     }
   }, 60_000);
 });
