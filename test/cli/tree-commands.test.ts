@@ -172,6 +172,23 @@ describe('tree commands (ls, tree, get, stat, set, create, rm, watch)', () => {
     const e = await endless;
     expect(e.code).toBe(0);
     expect(JSON.parse(e.stdout.trim())).toMatchObject({ type: 'dataChanged', path: '/w' });
+    expect(JSON.parse(e.stdout.trim())).not.toHaveProperty('data');
+  });
+
+  it('watch --data shows what each create and setData wrote, from the event', async () => {
+    await zk.create('/wd');
+    const watching = cliInProcess(['watch', '/wd', '-r', '-d', '-n', namespace, '--count', '3'], { target });
+    await new Promise((r) => setTimeout(r, 50));
+    await zk.create('/wd/a', 'hello world');
+    await zk.setData('/wd/a', Buffer.from([0, 1, 2]));
+    await zk.delete('/wd/a');
+    const r = await watching;
+    expect(r.code).toBe(0);
+    expect(r.stdout.trimEnd().split('\n').map((l) => l.replace(/^\d+ /, ''))).toEqual(['created /wd/a hello world', 'dataChanged /wd/a <3 bytes binary>', 'deleted /wd/a']);
+    const json = cliInProcess(['watch', '/wd', '-d', '-n', namespace, '--json', '--count', '1'], { target });
+    await new Promise((r) => setTimeout(r, 50));
+    await zk.setData('/wd', Buffer.from([255]));
+    expect(JSON.parse((await json).stdout.trim())).toMatchObject({ type: 'dataChanged', path: '/wd', data: '/w==', encoding: 'base64' });
   });
 
   it('unknown commands and options are usage errors (exit 2), on one line', async () => {
