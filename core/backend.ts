@@ -185,11 +185,18 @@ export interface BackendEvent {
   own?: boolean;
   /**
    * For `created` and `dataChanged` events sent for a `+data` interest: the data the
-   * write left in the znode (the last op's, when one multi wrote it more than once).
-   * Never on events replayed from the change log.
+   * write left in the znode (the last op's, when one multi wrote it more than once), if it
+   * is at most EVENT_DATA_MAX bytes. Never on events replayed from the change log.
    */
   data?: Buffer;
 }
+
+/**
+ * The most data an event carries (64 KiB; tree.lua has the same): events notify, and a
+ * multi of many large znodes must not make one message that overruns what Redis buffers
+ * for a subscriber (client-output-buffer-limit pubsub). Larger data is read.
+ */
+export const EVENT_DATA_MAX = 64 * 1024;
 
 export interface ChildrenPage {
   /** Only children sorting after this name. */

@@ -309,7 +309,7 @@ export class Client extends EventEmitter<ClientEvents> {
    * as that write left it, sent with the event, so a consumer that needs it (a queue's
    * consumer, a cache) makes no read per event — as etcd's watch sends values. It is
    * absent from events the client replays from the change log after a reconnect (and from
-   * resyncs): then read the znode as without the option.
+   * resyncs), and when the data is over 64 KiB: then read the znode as without the option.
    *
    * @example
    * for await (const ev of zk.watch('/app/config', { recursive: true })) reload(ev.path);

@@ -57,8 +57,8 @@ export interface WatchEvent {
   resync?: boolean;
   /**
    * Only on `created` and `dataChanged` events of a watch stream opened with
-   * `includeData`: the znode's data as the write left it. Absent on events replayed after
-   * a reconnect: read the znode then.
+   * `includeData`: the znode's data as the write left it, up to 64 KiB. Absent on events
+   * replayed after a reconnect, and for larger data: read the znode then.
    */
   data?: Buffer;
 }

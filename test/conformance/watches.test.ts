@@ -361,6 +361,10 @@ describe.each(harnesses)('watches — $name', (harness) => {
     x.data![0] = 0x21;
     expect(y.data!.toString()).toBe('shared?');
     expect((await a.getData('/wd/n')).data.toString()).toBe('shared?');
+    // Up to 64 KiB the data comes with the event; above, the event comes without it.
+    await b.multi([op.setData('/wd/n', Buffer.alloc(65_536, 1)), op.create('/wd/big', Buffer.alloc(65_537, 2))]);
+    const sized = await take(tree, 2);
+    expect(sized.map((e) => [e.type, e.path, e.data?.length])).toEqual([['dataChanged', '/wd/n', 65_536], ['created', '/wd/big', undefined]]);
     for (const w of [tree, node, plain, othersOnly]) w.close();
     await expect(async () => a.watch('/wd', { includeData: 1 as unknown as boolean })).rejects.toThrow(/includeData/);
   });

@@ -257,6 +257,9 @@ local function addBelow(byWatch, watches, r, line)
   w[#w + 1] = line
 end
 
+-- The most data an event carries (core/backend.ts EVENT_DATA_MAX, the same).
+local EVENT_DATA_MAX = 65536
+
 -- Per write recorded and not yet published: zxid, its event lines, and per recursive watch
 -- its lines (byWatch, watches) or nil.
 local outbox = {}
@@ -314,7 +317,9 @@ local function publishEntries(entries)
     local z = string.format('%d', e[1])
     local bySession, sessions, given = nil, nil, nil
     -- The data of the write's created and changed znodes, by line (nil: none), and each
-    -- such line as sent to the watches that want data, made when first needed.
+    -- such line as sent to the watches that want data, made when first needed. Data over
+    -- EVENT_DATA_MAX is left out (the line goes as is: its reader reads the znode), so a
+    -- multi of large znodes cannot make a message that overruns a subscriber's output buffer.
     local lineData, dataLines = e[5], nil
     --- `line` carrying its znode's data: the code in upper case, the data's length, ':',
     --- the path, a newline, then the data as is (binary: the length says where it ends).
@@ -323,7 +328,8 @@ local function publishEntries(entries)
       local l = dataLines[line]
       if l == nil then
         local d = lineData[line]
-        l = string.upper(string.sub(line, 1, 1)) .. #d .. ':' .. string.sub(line, 2) .. '\n' .. d
+        if #d > EVENT_DATA_MAX then l = line
+        else l = string.upper(string.sub(line, 1, 1)) .. #d .. ':' .. string.sub(line, 2) .. '\n' .. d end
         dataLines[line] = l
       end
       return l
