@@ -313,6 +313,21 @@ describe.each(harnesses)('watches — $name', (harness) => {
     await expect(async () => a.watch('/own', { ignoreOwnWrites: 'yes' as unknown as boolean })).rejects.toThrow(/ignoreOwnWrites/);
   });
 
+  it('a recursive stream reports one multi\'s events in op order, also where the session watches some of those paths directly', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await b.create('/oo');
+    await b.create('/oo/b');
+    const tree = a.watch('/oo', { recursive: true });
+    const direct = a.watch('/oo/b');
+    await Promise.all([tree.ready, direct.ready]);
+    await b.multi([op.create('/oo/a'), op.setData('/oo/b', 'x'), op.create('/oo/c'), op.delete('/oo/a')]);
+    expect(brief(await take(tree, 4))).toEqual(['created /oo/a', 'dataChanged /oo/b', 'created /oo/c', 'deleted /oo/a']);
+    expect(brief(await take(direct, 1))).toEqual(['dataChanged /oo/b']);
+    tree.close();
+    direct.close();
+  });
+
   it('includeData: created and dataChanged carry the data the write left (binary, empty, set twice in one multi); other streams and one-shot watches carry none', async () => {
     const a = await ctx.client();
     const b = await ctx.client();

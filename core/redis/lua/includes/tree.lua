@@ -334,12 +334,26 @@ local function publishEntries(entries)
       end
       return l
     end
+    -- Each line's place in the write (its first), to keep a session's message in the
+    -- write's order when its lines come from several watches (a path's own, then the
+    -- recursive ones above it): made only for writes that recursive watches see.
+    local pos = nil
+    if e[4] then
+      pos = {}
+      for i, line in ipairs(e[2]) do
+        if pos[line] == nil then pos[line] = i end
+      end
+    end
+    -- Per session: its lines (each once, plain), which of them carry data, the place of
+    -- the last line added, and whether one came out of order.
+    local lastAt, unsorted = nil, nil
     -- Kind bits of a registration (see reads.lua): 1 node watch (created, deleted,
     -- dataChanged), 2 children watch (childrenChanged, deleted), 4 recursive (below); each
     -- × 8 for its `-others` twin (which wants no write of its own session), and those four
     -- × 64 for the twins that want the data of created and changed znodes.
-    --- Adds `line` to the message of every session of registration `w` with a kind in `need`.
-    local function give(w, need, line)
+    --- Adds `line` (place `at` in the write) to the message of every session of
+    --- registration `w` with a kind in `need`.
+    local function give(w, need, line, at)
       local mine = bit.bor(need, need * 64)
       local fromOthers = bit.bor(mine, need * 8, need * 512)
       local dataKinds = lineData and lineData[line] and bit.bor(need * 64, need * 512) or 0
@@ -347,46 +361,54 @@ local function publishEntries(entries)
         local s = w[i]
         local bits = bit.band(tonumber(w[i + 1]), s == WRITER and mine or fromOthers)
         if bits ~= 0 then
-          if bySession == nil then bySession, sessions, given = {}, {}, {} end
+          if bySession == nil then bySession, sessions, given, lastAt, unsorted = {}, {}, {}, {}, {} end
           local ls = bySession[s]
           if ls == nil then
             ls = {}
             bySession[s] = ls
             given[s] = {}
             sessions[#sessions + 1] = s
+            lastAt[s] = 0
           end
-          -- given[s][line]: where the line is in the message; negative once it carries data.
-          local at = given[s][line]
+          -- given[s][line]: nil, or whether the line carries data.
           local data = bit.band(bits, dataKinds) ~= 0
-          if at == nil then
-            ls[#ls + 1] = data and withData(line) or line
-            given[s][line] = data and -#ls or #ls
-          elseif data and at > 0 then
-            ls[at] = withData(line)
-            given[s][line] = -at
+          local had = given[s][line]
+          if had == nil then
+            ls[#ls + 1] = line
+            given[s][line] = data
+            if at < lastAt[s] then unsorted[s] = true else lastAt[s] = at end
+          elseif data and not had then
+            given[s][line] = true
           end
         end
       end
     end
-    for _, line in ipairs(e[2]) do
+    for i, line in ipairs(e[2]) do
       local w = who[string.sub(line, 2)]
       if w then
         local code = string.sub(line, 1, 1)
-        give(w, code == 'h' and 2 or (code == 'd' and 3 or 1), line)
+        give(w, code == 'h' and 2 or (code == 'd' and 3 or 1), line, i)
       end
     end
     -- Recursive watches: per watched path, the write's events at or below it (no childrenChanged).
     local watches = e[4]
     if watches then
       for _, r in ipairs(watches) do
-        for _, line in ipairs(e[3][r]) do give(who[r], 4, line) end
+        for _, line in ipairs(e[3][r]) do give(who[r], 4, line, pos[line]) end
       end
     end
     if sessions then
       last = last or {}
       order = order or {}
       for _, s in ipairs(sessions) do
-        redis.call('PUBLISH', PREFIX .. 's:' .. s, (s == WRITER and '!' or '') .. z .. ' ' .. table.concat(bySession[s], '\n'))
+        local ls, g = bySession[s], given[s]
+        if unsorted[s] then table.sort(ls, function(a, b) return pos[a] < pos[b] end) end
+        if lineData then
+          for i, line in ipairs(ls) do
+            if g[line] then ls[i] = withData(line) end
+          end
+        end
+        redis.call('PUBLISH', PREFIX .. 's:' .. s, (s == WRITER and '!' or '') .. z .. ' ' .. table.concat(ls, '\n'))
         if last[s] == nil then order[#order + 1] = s end
         last[s] = z
       end
