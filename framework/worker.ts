@@ -66,6 +66,8 @@ export interface WorkerEvents {
 interface Job {
   id: string;
   version: number;
+  /** czxid of the assignment (0 until known): tells it from a later one at the same path. */
+  czxid: number;
   record: TaskRecord;
   /** Made when the handler first reads `ctx.signal` (most never do): see abort(). */
   controller: AbortController | null;
@@ -308,7 +310,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
     if (ev.type === 'created') {
       // Seen by a listing already: taken as news, an assignment done since would run twice.
       if (ev.zxid <= this.listedAt) return;
-      if (ev.data) this.take(task, ev.data);
+      if (ev.data) this.take(task, ev.data, ev.zxid);
       else this.fetch(zk, id, task, true);
     } else if (ev.type === 'deleted') {
       const job = this.jobs.get(task);
@@ -328,17 +330,18 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
     const had = this.jobs.get(task);
     if ((had && !(renew && had.settled)) || this.stop.signal.aborted) return null;
     const job: Job = {
-      id: task, version: 0, record: undefined as unknown as TaskRecord, controller: null, aborted: false, interrupt: null,
+      id: task, version: 0, czxid: 0, record: undefined as unknown as TaskRecord, controller: null, aborted: false, interrupt: null,
       settled: false, started: false, progressChain: null,
     };
     this.jobs.set(task, job);
     return job;
   }
 
-  /** Runs an assignment whose record came with its creation event (version 0): no read. */
-  private take(task: string, data: Buffer): void {
+  /** Runs an assignment whose record came with its creation event (at `zxid`, version 0): no read. */
+  private take(task: string, data: Buffer, zxid: number): void {
     const job = this.newJob(task, true);
     if (!job) return;
+    job.czxid = zxid;
     this.admit(job, data, 0);
     this.pump();
   }
@@ -387,6 +390,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
         if (!(err instanceof NoNodeError) && !(err instanceof SessionExpiredError)) this.emit('error', err);
         return;
       }
+      job.czxid = r.stat.czxid;
       this.admit(job, r.data, r.stat.version);
     });
     this.pump();
@@ -600,7 +604,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
           // Link down: try again once it is back. A write that did land the first time now
           // fails on the missing assignment and is reported as rejected, never recorded twice.
           const ok = await zk.whenConnected().then(() => true, () => false);
-          if (ok) this.pending.push(...retry);
+          if (ok) this.pending.push(...(await this.stillOurs(zk, retry)));
           else retry.forEach((b) => this.done(b.job));
         }
       }
@@ -608,6 +612,25 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
       this.flushing = null;
       this.checkIdle();
     }
+  }
+
+  /**
+   * Of outcomes whose write may or may not have landed, those whose assignment is still the
+   * one they were for. If the write landed, the master may have assigned the task again
+   * since, at the same path with version 0 again: written again, a retry would delete that
+   * new assignment and queue the task a second time. Its czxid tells them apart; the others
+   * are rejected as a write that landed is when sent again.
+   */
+  private async stillOurs(zk: Client, batch: Worker['pending']): Promise<Worker['pending']> {
+    const stats = await Promise.all(batch.map((b) => zk.exists(assignPath(this.currentId, b.job.id)).catch(() => undefined)));
+    return batch.filter((b, i) => {
+      const st = stats[i];
+      // undefined: could not look (link down again): send it; the delete's version still guards.
+      if (st === undefined || (st !== null && (b.job.czxid === 0 || st.czxid === b.job.czxid))) return true;
+      this.done(b.job);
+      this.emit('rejected', { id: b.job.id, reason: new NoNodeError(assignPath(this.currentId, b.job.id)) });
+      return false;
+    });
   }
 
   private done(job: Job): void {

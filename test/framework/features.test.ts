@@ -211,6 +211,44 @@ describe.each([
     expect(runs).toBe(2);
   });
 
+  it('a retry whose reply was lost is not sent again over the assignment that replaced it', async () => {
+    const { ns, tasks } = await setup();
+    master(ns);
+    // The worker's retry multi (delete the assignment, queue the task again) lands but its
+    // reply is lost. The master assigns the task again at once, at the same path (version 0
+    // again); sending the retry again once the link is back would delete that assignment.
+    const zk = await connect(target, { namespace: ns, sessionTimeoutMs: 3000 });
+    closers.push(() => zk.close());
+    const multi = zk.multi.bind(zk);
+    let loseNext = true;
+    let linkBackAt = 0;
+    zk.multi = (async (ops: Parameters<typeof multi>[0]) => {
+      // The link is "down" for 300 ms after the lost reply: writes wait for it.
+      if (Date.now() < linkBackAt) await sleep(linkBackAt - Date.now());
+      const r = await multi(ops);
+      if (loseNext && ops.some((o) => o.type === 'create' && o.path.startsWith('/tasks/'))) {
+        loseNext = false;
+        linkBackAt = Date.now() + 300;
+        throw new ConnectionLossError('reply lost (test)');
+      }
+      return r;
+    }) as typeof zk.multi;
+    let runs = 0;
+    const w = createWorker({
+      connect: async () => zk, concurrency: 2,
+      handler: async () => {
+        if (++runs === 1) throw new Error('first attempt fails');
+        await sleep(600); // still running when the lost retry would be sent again
+        return 'second';
+      },
+    });
+    closers.push(() => w.close());
+    const id = await tasks.submit({}, { attempts: 3 });
+    expect(await tasks.result(id, { timeoutMs: 8000 })).toBe('second');
+    expect((await tasks.wait(id)).attempts).toBe(2);
+    expect(runs).toBe(2);
+  });
+
   it('fails an attempt that runs past timeoutMs and aborts its signal', async () => {
     const { ns, tasks } = await setup();
     master(ns);
