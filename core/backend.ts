@@ -110,10 +110,10 @@ export interface HistoryLost {
  * - `recursive`: created / deleted / dataChanged of this path and every path below it;
  * - the same with `-others`: only events of other sessions' writes (a watch that ignores
  *   its own session's writes, so the backend need not send those at all);
- * - `node` and `recursive` kinds (with `-others` or not) with `+data`: the same events,
- *   with `created` and `dataChanged` carrying the data their write left (see BackendEvent).
+ * - `node` and `recursive` kinds (with `-others` or not), and `children`, with `+data`:
+ *   the same events, carrying the data their write wrote to the znode (see BackendEvent).
  */
-export type InterestKind = PlainInterestKind | `${'node' | 'recursive'}${'' | '-others'}+data`;
+export type InterestKind = PlainInterestKind | `${'node' | 'recursive'}${'' | '-others'}+data` | 'children+data';
 type PlainInterestKind = BaseInterestKind | `${BaseInterestKind}-others`;
 export type BaseInterestKind = 'node' | 'children' | 'recursive';
 
@@ -129,6 +129,7 @@ const KIND_OF: Record<InterestKind, { base: BaseInterestKind; others: boolean; d
   'recursive-others': { base: 'recursive', others: true, data: false },
   'node+data': { base: 'node', others: false, data: true }, 'recursive+data': { base: 'recursive', others: false, data: true },
   'node-others+data': { base: 'node', others: true, data: true }, 'recursive-others+data': { base: 'recursive', others: true, data: true },
+  'children+data': { base: 'children', others: false, data: true },
 };
 
 /**
@@ -184,9 +185,10 @@ export interface BackendEvent {
    */
   own?: boolean;
   /**
-   * For `created` and `dataChanged` events sent for a `+data` interest: the data the
-   * write left in the znode (the last op's, when one multi wrote it more than once), if it
-   * is at most EVENT_DATA_MAX bytes. Never on events replayed from the change log.
+   * For events sent for a `+data` interest whose write wrote data to the znode: `created`
+   * and `dataChanged` always, `deleted` when the multi that deleted it had set its data
+   * first (a release mark) — the last op's data when one multi wrote it more than once, if
+   * at most EVENT_DATA_MAX bytes. Never on events replayed from the change log.
    */
   data?: Buffer;
 }

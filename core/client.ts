@@ -18,6 +18,17 @@ import { WatchStream } from './watch-stream.js';
 /** `true` delivers to the client's `watch` event; a function is called once with the event. */
 export type WatchOption = boolean | ((ev: WatchEvent) => void);
 
+/** Options of a read that can set a one-shot watch. */
+export interface OneShotOptions {
+  watch?: WatchOption;
+  /**
+   * The watch's event carries `data`: the data its write wrote to the znode (`created`,
+   * `dataChanged`; `deleted` when the multi that deleted it set its data first), up to
+   * 64 KiB. A watcher set twice on one path keeps what it first asked for.
+   */
+  includeData?: boolean;
+}
+
 export interface ClientSettings {
   namespace: string;
   sessionTimeoutMs: number;
@@ -187,44 +198,44 @@ export class Client extends EventEmitter<ClientEvents> {
    * The znode's Stat, or null if it does not exist. A watch set here fires on the
    * znode's creation, data change or deletion.
    */
-  exists(path: string, options?: { watch?: WatchOption }): Promise<Stat | null> {
+  exists(path: string, options?: OneShotOptions): Promise<Stat | null> {
     return this.call(async (t) => {
       validatePath(path);
-      const watcher = this.watcherOf(options);
-      const mark = watcher ? await this.prepare(path, 'node') : 0;
+      const w = this.watcherOf(options);
+      const mark = w ? await this.prepare(path, interestOf('data', w.data)) : 0;
       let armed = false;
       try {
         const r = await this.inTurn(t, () => this.backend.exists(path));
         this.saw(r.zxid);
         armed = true;
-        if (watcher) this.arm('data', path, watcher, r.zxid, mark, r.stat !== null);
+        if (w) this.arm('data', path, w, r.zxid, mark, r.stat !== null);
         await this.flush(r.zxid);
         return r.stat;
       } catch (err) {
         // Once armed, the watch is registered: a failure after that (the flush) leaves it be.
-        if (watcher && !armed) this.disarm(path, 'node');
+        if (w && !armed) this.disarm(path, interestOf('data', w.data));
         throw err;
       }
     });
   }
 
   /** The znode's data and Stat. A watch set here fires on data change or deletion. */
-  getData(path: string, options?: { watch?: WatchOption }): Promise<GetDataResult> {
+  getData(path: string, options?: OneShotOptions): Promise<GetDataResult> {
     return this.call(async (t) => {
       validatePath(path);
-      const watcher = this.watcherOf(options);
-      const mark = watcher ? await this.prepare(path, 'node') : 0;
+      const w = this.watcherOf(options);
+      const mark = w ? await this.prepare(path, interestOf('data', w.data)) : 0;
       let armed = false;
       try {
         const r = await this.inTurn(t, () => this.backend.getData(path));
         this.saw(r.zxid);
         armed = true;
-        if (watcher) this.arm('data', path, watcher, r.zxid, mark);
+        if (w) this.arm('data', path, w, r.zxid, mark);
         await this.flush(r.zxid);
         return { data: r.data, stat: r.stat };
       } catch (err) {
         // Once armed, the watch is registered: a failure after that (the flush) leaves it be.
-        if (watcher && !armed) this.disarm(path, 'node');
+        if (w && !armed) this.disarm(path, interestOf('data', w.data));
         throw err;
       }
     });
@@ -235,26 +246,26 @@ export class Client extends EventEmitter<ClientEvents> {
    * created or deleted, or the znode itself is deleted. Pass `limit` (and `after`, the
    * previous page's `next`) to page through very large child lists.
    */
-  getChildren(path: string, options?: { watch?: WatchOption; limit?: number; after?: string }): Promise<GetChildrenResult> {
+  getChildren(path: string, options?: OneShotOptions & { limit?: number; after?: string }): Promise<GetChildrenResult> {
     return this.call(async (t) => {
       validatePath(path);
-      const o = checkOptions<{ watch: WatchOption; limit: number; after: string }>(options, 'getChildren');
+      const o = checkOptions<{ watch: WatchOption; includeData: boolean; limit: number; after: string }>(options, 'getChildren');
       const page = o.limit !== undefined || o.after !== undefined
         ? { limit: o.limit === undefined ? undefined : checkPositiveInt(o.limit, 'limit'), after: checkAfter(o.after) }
         : undefined;
-      const watcher = this.watcherOf(options);
-      const mark = watcher ? await this.prepare(path, 'children') : 0;
+      const w = this.watcherOf(options);
+      const mark = w ? await this.prepare(path, interestOf('child', w.data)) : 0;
       let armed = false;
       try {
         const r = await this.inTurn(t, () => this.backend.getChildren(path, page));
         this.saw(r.zxid);
         armed = true;
-        if (watcher) this.arm('child', path, watcher, r.zxid, mark);
+        if (w) this.arm('child', path, w, r.zxid, mark);
         await this.flush(r.zxid);
         return r.next === undefined ? { children: r.children, stat: r.stat } : { children: r.children, stat: r.stat, next: r.next };
       } catch (err) {
         // Once armed, the watch is registered: a failure after that (the flush) leaves it be.
-        if (watcher && !armed) this.disarm(path, 'children');
+        if (w && !armed) this.disarm(path, interestOf('child', w.data));
         throw err;
       }
     });
@@ -307,7 +318,8 @@ export class Client extends EventEmitter<ClientEvents> {
    *
    * With `includeData`, `created` and `dataChanged` events carry `data`: the znode's data
    * as that write left it, sent with the event, so a consumer that needs it (a queue's
-   * consumer, a cache) makes no read per event — as etcd's watch sends values. It is
+   * consumer, a cache) makes no read per event — as etcd's watch sends values (`deleted`
+   * carries it too when the multi that deleted the znode set its data first). It is
    * absent from events the client replays from the change log after a reconnect (and from
    * resyncs), and when the data is over 64 KiB: then read the znode as without the option.
    *
@@ -435,11 +447,14 @@ export class Client extends EventEmitter<ClientEvents> {
 
   // ---- internals: watches ----------------------------------------------------------
 
-  private watcherOf(options: unknown): Watcher | undefined {
-    const o = checkOptions<{ watch: WatchOption }>(options, 'read');
+  /** The watch a read asks for: its watcher and whether its event is to carry data. */
+  private watcherOf(options: unknown): { watcher: Watcher; data: boolean } | undefined {
+    const o = checkOptions<{ watch: WatchOption; includeData: boolean }>(options, 'read');
+    if (o.includeData !== undefined && typeof o.includeData !== 'boolean') throw new BadArgumentsError('Expected `includeData` to be a boolean');
+    const data = o.includeData === true;
     if (o.watch === undefined || o.watch === false) return undefined;
-    if (o.watch === true) return this.defaultWatcher;
-    if (typeof o.watch === 'function') return o.watch as Watcher;
+    if (o.watch === true) return { watcher: this.defaultWatcher, data };
+    if (typeof o.watch === 'function') return { watcher: o.watch as Watcher, data };
     throw new BadArgumentsError(`Expected \`watch\` to be a boolean or a function, got ${typeof o.watch}`);
   }
 
@@ -487,11 +502,10 @@ export class Client extends EventEmitter<ClientEvents> {
     this.interests.release(path, kind);
   }
 
-  private arm(kind: OneShotKind, path: string, watcher: Watcher, zxid: number, mark: number, existed = true): void {
-    const r = this.registry.add(kind, path, watcher, zxid, mark, existed);
-    const interest: InterestKind = kind === 'data' ? 'node' : 'children';
-    if (!r.added || r.firedBy) this.interests.release(path, interest);
-    if (r.firedBy) this.deliver(watcher, r.firedBy);
+  private arm(kind: OneShotKind, path: string, w: { watcher: Watcher; data: boolean }, zxid: number, mark: number, existed = true): void {
+    const r = this.registry.add(kind, path, w.watcher, zxid, mark, existed, w.data);
+    if (!r.added || r.firedBy) this.interests.release(path, interestOf(kind, w.data));
+    if (r.firedBy) this.deliver(w.watcher, oneShotEvent(r.firedBy, w.data));
   }
 
   private receive(ev: BackendEvent): void {
@@ -508,11 +522,11 @@ export class Client extends EventEmitter<ClientEvents> {
     // writes before this one are known to be complete.
     if (ev.zxid - 1 > this.safeZxid) this.safeZxid = ev.zxid - 1;
     this.saw(ev.zxid);
-    const { fired, released } = this.registry.trigger(ev);
-    if (released.length > 0) for (const [path, kind] of released) this.interests.release(path, kind === 'data' ? 'node' : 'children');
+    const { fired, withData, released } = this.registry.trigger(ev);
+    if (released.length > 0) for (const [path, kind, data] of released) this.interests.release(path, interestOf(kind, data));
     if (fired.length > 0) {
       const event: WatchEvent = { type: ev.type, path: ev.path, zxid: ev.zxid };
-      for (const w of fired) this.deliver(w, event);
+      for (const w of fired) this.deliver(w, withData?.has(w) ? oneShotEvent(ev, true) : event);
     }
     const streams = this.streamList;
     let dataGiven = false;
@@ -769,7 +783,7 @@ export class Client extends EventEmitter<ClientEvents> {
       const type = lostAfter !== undefined && w.zxid > lostAfter ? await this.lostChange(w, statOf, lostAfter) : await this.missedChange(w, statOf);
       if (!type) continue;
       this.registry.remove(w.kind, w.path, w.watcher);
-      this.interests.release(w.path, w.kind === 'data' ? 'node' : 'children');
+      this.interests.release(w.path, interestOf(w.kind, w.data));
       const done = fired.get(w.path) ?? new Set<Watcher>();
       fired.set(w.path, done);
       if (done.has(w.watcher)) continue;
@@ -873,6 +887,20 @@ export class Client extends EventEmitter<ClientEvents> {
     this.endWatches();
     this.setState('closed');
   }
+}
+
+/** The backend interest a one-shot watch holds: per kind, with data or not. */
+function interestOf(kind: OneShotKind, data: boolean): InterestKind {
+  if (kind === 'data') return data ? 'node+data' : 'node';
+  return data ? 'children+data' : 'children';
+}
+
+/** The event a one-shot watcher gets: with (its own copy of) the data when it asked and the event has some. */
+function oneShotEvent(ev: WatchEvent | BackendEvent, data: boolean): WatchEvent {
+  const out: WatchEvent = { type: ev.type, path: ev.path, zxid: ev.zxid };
+  if ('resync' in ev && ev.resync) out.resync = true;
+  if (data && ev.data) out.data = Buffer.from(ev.data);
+  return out;
 }
 
 function streamWants(s: WatchStream, ev: BackendEvent): boolean {

@@ -2,7 +2,7 @@
  * corral/core — the znode service: connect(), the client, errors, paths and types.
  */
 export { connect, type ConnectOptions, type ConnectTarget } from './connect.js';
-export { Client, type ClientEvents, type MultiFailure, type WatchOption } from './client.js';
+export { Client, type ClientEvents, type MultiFailure, type OneShotOptions, type WatchOption } from './client.js';
 export { op, type OpInput } from './ops.js';
 export { WatchStream } from './watch-stream.js';
 export * from './errors.js';

@@ -56,9 +56,11 @@ export interface WatchEvent {
    */
   resync?: boolean;
   /**
-   * Only on `created` and `dataChanged` events of a watch stream opened with
-   * `includeData`: the znode's data as the write left it, up to 64 KiB. Absent on events
-   * replayed after a reconnect, and for larger data: read the znode then.
+   * Only for watches set with `includeData` (streams and one-shot): the data the event's
+   * write wrote to the znode — on `created` and `dataChanged`, and on `deleted` when the
+   * multi that deleted it set its data first (a last word, such as a release mark) — up to
+   * 64 KiB. Absent on events replayed after a reconnect, and for larger data: read the
+   * znode then.
    */
   data?: Buffer;
 }

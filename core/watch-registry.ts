@@ -6,10 +6,14 @@ export type Watcher = (ev: WatchEvent) => void;
 /** `data` watches come from exists/getData, `child` watches from getChildren. */
 export type OneShotKind = 'data' | 'child';
 
-/** When and how a watcher was armed: the read's zxid, and whether the znode existed then. */
+/**
+ * When and how a watcher was armed: the read's zxid, whether the znode existed then, and
+ * whether its event is to carry data (`includeData`).
+ */
 export interface Armed {
   zxid: number;
   existed: boolean;
+  data: boolean;
 }
 
 /** How many recent events are kept to catch those that overtook the read that armed a watch. */
@@ -53,8 +57,12 @@ export class WatchRegistry {
     this.arming--;
   }
 
-  /** Records a received event and returns the watchers it fires (each once), removing them. */
-  trigger(ev: BackendEvent): { fired: Watcher[]; released: Array<[string, OneShotKind]> } {
+  /**
+   * Records a received event and returns the watchers it fires (each once), removing them;
+   * `withData`: those of them armed with includeData; `released`: per watcher removed, its
+   * path, kind and whether it held a data interest.
+   */
+  trigger(ev: BackendEvent): { fired: Watcher[]; withData: Set<Watcher> | null; released: Array<[string, OneShotKind, boolean]> } {
     const slot = this.received % RECENT;
     const keep = this.arming > 0;
     this.recentEvents[slot] = keep ? ev : null;
@@ -65,12 +73,13 @@ export class WatchRegistry {
     const child = ev.type === 'childrenChanged' || ev.type === 'deleted' ? this.child.get(ev.path) : undefined;
     if (!data && !child) return NOTHING;
     const fired = new Set<Watcher>();
-    const released: Array<[string, OneShotKind]> = [];
-    if (ev.type !== 'childrenChanged') this.take(this.data, ev, fired, released, 'data');
-    if (ev.type === 'childrenChanged' || ev.type === 'deleted') this.take(this.child, ev, fired, released, 'child');
+    const released: Array<[string, OneShotKind, boolean]> = [];
+    const withData = new Set<Watcher>();
+    if (ev.type !== 'childrenChanged') this.take(this.data, ev, fired, withData, released, 'data');
+    if (ev.type === 'childrenChanged' || ev.type === 'deleted') this.take(this.child, ev, fired, withData, released, 'child');
     if (fired.size === 0) return NOTHING;
     if (keep) this.recentFired[slot] = fired;
-    return { fired: [...fired], released };
+    return { fired: [...fired], withData: withData.size > 0 ? withData : null, released };
   }
 
   /**
@@ -80,7 +89,7 @@ export class WatchRegistry {
    * Returns `added: false` when this watcher was already set on that path and kind.
    * `existed` says whether the read found the znode (false only for `exists` of a missing one).
    */
-  add(kind: OneShotKind, path: string, watcher: Watcher, zxid: number, mark: number, existed = true): { added: boolean; firedBy?: WatchEvent } {
+  add(kind: OneShotKind, path: string, watcher: Watcher, zxid: number, mark: number, existed = true, data = false): { added: boolean; firedBy?: WatchEvent | BackendEvent } {
     this.arming--;
     const map = kind === 'data' ? this.data : this.child;
     if (this.received - mark > RECENT) {
@@ -103,11 +112,11 @@ export class WatchRegistry {
     if (!watchers) map.set(path, (watchers = new Map()));
     const had = watchers.get(watcher);
     if (had !== undefined) {
-      // Set twice: it stays one watch, armed since the earlier read.
-      if (zxid < had.zxid) watchers.set(watcher, { zxid, existed });
+      // Set twice: it stays one watch, armed since the earlier read (and with data as first asked).
+      if (zxid < had.zxid) watchers.set(watcher, { zxid, existed, data: had.data });
       return { added: false };
     }
-    watchers.set(watcher, { zxid, existed });
+    watchers.set(watcher, { zxid, existed, data });
     return { added: true };
   }
 
@@ -139,16 +148,17 @@ export class WatchRegistry {
   }
 
   private take(
-    map: Map<string, Map<Watcher, Armed>>, ev: BackendEvent, fired: Set<Watcher>,
-    released: Array<[string, OneShotKind]>, kind: OneShotKind,
+    map: Map<string, Map<Watcher, Armed>>, ev: BackendEvent, fired: Set<Watcher>, withData: Set<Watcher>,
+    released: Array<[string, OneShotKind, boolean]>, kind: OneShotKind,
   ): void {
     const watchers = map.get(ev.path);
     if (!watchers) return;
     for (const [w, armedAt] of watchers) {
       if (ev.zxid > armedAt.zxid) {
         fired.add(w);
+        if (armedAt.data) withData.add(w);
         watchers.delete(w);
-        released.push([ev.path, kind]);
+        released.push([ev.path, kind, armedAt.data]);
       }
     }
     if (watchers.size === 0) map.delete(ev.path);
@@ -156,7 +166,7 @@ export class WatchRegistry {
 }
 
 /** What trigger() returns when the event fires no one-shot watch (shared: never mutated). */
-const NOTHING: { fired: Watcher[]; released: Array<[string, OneShotKind]> } = Object.freeze({ fired: Object.freeze([]), released: Object.freeze([]) }) as never;
+const NOTHING: { fired: Watcher[]; withData: null; released: Array<[string, OneShotKind, boolean]> } = Object.freeze({ fired: Object.freeze([]), withData: null, released: Object.freeze([]) }) as never;
 
 function firesKind(ev: BackendEvent, kind: OneShotKind): boolean {
   return kind === 'data' ? ev.type !== 'childrenChanged' : ev.type === 'childrenChanged' || ev.type === 'deleted';

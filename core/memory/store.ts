@@ -240,7 +240,9 @@ export class MemoryStore {
       if (owner) this.sessions.get(owner)?.ephemerals.add(path);
       if (wasTtl) this.ttlNodes.add(path);
     });
-    events.push({ type: 'deleted', path, zxid }, { type: 'childrenChanged', path: parentPath, zxid });
+    // With the data this write set before deleting it, if it did (its mzxid is this zxid).
+    const deleted: BackendEvent = node.mzxid === zxid ? { type: 'deleted', path, zxid, data: node.data } : { type: 'deleted', path, zxid };
+    events.push(deleted, { type: 'childrenChanged', path: parentPath, zxid });
     if (parent.mode === 'container' && !containers.includes(parentPath)) containers.push(parentPath);
   }
 

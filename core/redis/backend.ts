@@ -23,7 +23,7 @@ const REAPER_TICK_MS = 100;
  */
 const KIND_BITS: Record<InterestKind, number> = {
   node: 1, children: 2, recursive: 4, 'node-others': 8, 'children-others': 16, 'recursive-others': 32,
-  'node+data': 64, 'recursive+data': 256, 'node-others+data': 512, 'recursive-others+data': 2048,
+  'node+data': 64, 'children+data': 128, 'recursive+data': 256, 'node-others+data': 512, 'recursive-others+data': 2048,
 };
 
 /** Redis replies that mean "this server cannot serve you right now": retryable, like a lost link. */

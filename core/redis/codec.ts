@@ -95,7 +95,7 @@ const TYPE_OF_CODE: Record<string, WatchEventType> = { c: 'created', d: 'deleted
 /** Event types by the byte of their code; upper case: the line carries data (see below). */
 const TYPE_OF_BYTE: Array<WatchEventType | undefined> = [];
 TYPE_OF_BYTE[99 /* c */] = TYPE_OF_BYTE[67 /* C */] = 'created';
-TYPE_OF_BYTE[100 /* d */] = 'deleted';
+TYPE_OF_BYTE[100 /* d */] = TYPE_OF_BYTE[68 /* D */] = 'deleted';
 TYPE_OF_BYTE[109 /* m */] = TYPE_OF_BYTE[77 /* M */] = 'dataChanged';
 TYPE_OF_BYTE[104 /* h */] = 'childrenChanged';
 
@@ -103,9 +103,10 @@ TYPE_OF_BYTE[104 /* h */] = 'childrenChanged';
  * Decodes a pub/sub message on a session's channel: `<zxid> <events>`, the events of one
  * write the session's watches want, as change-log lines (see {@link eventsFromLog}),
  * newline-separated; `!<zxid> <events>` when the session itself made the write (they come
- * marked `own`). For a watch that wants data (`+data` interests), a created or changed
- * znode's line is `C` or `M`, the data's length in bytes, `:`, the path, a newline and the
- * data as is (tree.lua publishEntries). [] if it is not such a message.
+ * marked `own`). For a watch that wants data (`+data` interests), the line of an event
+ * whose write wrote data to its znode is `C`, `M` or `D`, the data's length in bytes, `:`,
+ * the path, a newline and the data as is (tree.lua publishEntries). [] if it is not such a
+ * message.
  */
 export function eventsFromMessage(msg: Buffer): BackendEvent[] {
   // `!<zxid> …`: the receiving session's own write.
@@ -125,7 +126,7 @@ export function eventsFromMessage(msg: Buffer): BackendEvent[] {
     const type = TYPE_OF_BYTE[code];
     let pathAt = at + 1;
     let length = -1;
-    if (code === 67 || code === 77) {
+    if (code === 67 || code === 77 || code === 68) {
       length = 0;
       while (pathAt < msg.length && msg[pathAt] !== 58 /* : */) length = length * 10 + (msg[pathAt++] - 48);
       pathAt++;

@@ -313,6 +313,48 @@ describe.each(harnesses)('watches — $name', (harness) => {
     await expect(async () => a.watch('/own', { ignoreOwnWrites: 'yes' as unknown as boolean })).rejects.toThrow(/ignoreOwnWrites/);
   });
 
+  it('includeData on one-shot watches: the event carries what its write wrote; a deleted znode only what the deleting multi set', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    // exists on a missing znode: `created` with its data.
+    const born = recorder();
+    await a.exists('/od', { watch: born.watcher, includeData: true });
+    await b.create('/od', 'first');
+    expect((await born.next()).data?.toString()).toBe('first');
+    // getData: `dataChanged` with the new data; a plain watch on the same path gets none.
+    const changed = recorder();
+    const plain = recorder();
+    await a.getData('/od', { watch: changed.watcher, includeData: true });
+    await a.getData('/od', { watch: plain.watcher });
+    await b.setData('/od', Buffer.from([1, 10, 0]));
+    expect([...(await changed.next()).data!]).toEqual([1, 10, 0]);
+    expect(await plain.next()).not.toHaveProperty('data');
+    // A child watch fires on deletion only (a data change wakes it not), and its `deleted`
+    // carries data only when the multi that deleted the znode set it first.
+    const gone = recorder();
+    await a.getChildren('/od', { watch: gone.watcher, includeData: true });
+    await b.setData('/od', 'not a deletion');
+    await b.multi([op.setData('/od', 'last word'), op.delete('/od')]);
+    const last = await gone.next();
+    expect([last.type, last.data?.toString()]).toEqual(['deleted', 'last word']);
+    expect(gone.events).toHaveLength(1);
+    await b.create('/od', 'again');
+    const quiet = recorder();
+    await a.getChildren('/od', { watch: quiet.watcher, includeData: true });
+    await b.delete('/od');
+    const bare = await quiet.next();
+    expect([bare.type, bare.data]).toEqual(['deleted', undefined]);
+    // A stream with includeData gets the deleting multi's data on `deleted` as well.
+    await b.create('/od2');
+    const tree = a.watch('/od2', { recursive: true, includeData: true });
+    await tree.ready;
+    await b.create('/od2/x', 'x0');
+    await b.multi([op.setData('/od2/x', 'bye'), op.delete('/od2/x')]);
+    expect((await take(tree, 3)).map((e) => [e.type, e.data?.toString()])).toEqual([['created', 'x0'], ['dataChanged', 'bye'], ['deleted', 'bye']]);
+    tree.close();
+    await expect(a.getData('/od2', { watch: true, includeData: 'yes' as unknown as boolean })).rejects.toThrow(/includeData/);
+  });
+
   it('a recursive stream reports one multi\'s events in op order, also where the session watches some of those paths directly', async () => {
     const a = await ctx.client();
     const b = await ctx.client();

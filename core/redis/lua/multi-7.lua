@@ -235,7 +235,8 @@ local function runMulti(n, packed)
       local parent = look(pp)
       parent.dnc = parent.dnc - 1
       childChanged(parent)
-      addEvent(events, 'd', path, pp)
+      -- With the data this multi wrote to it before deleting it, if it did (a release mark).
+      addEvent(events, 'd', path, pp, node.data and opData[node.data] or nil)
       childrenChangedOf(pp)
       -- Emptied containers are deleted after the write, in the order they were emptied.
       if parent.m == 'container' and not isContainer[pp] then
