@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Client, type Data } from '../core/index.js';
 import { checkClient, checkFn, checkOpts, checkRecipePath, checkWait, type WaitOptions } from './internal/args.js';
 import { contend, predecessor } from './internal/contend.js';
-import { deleteOwn } from './internal/protected.js';
+import { releaseExclusive } from './internal/protected.js';
 import { Lease } from './lease.js';
 
 export interface MutexOptions {
@@ -79,9 +79,9 @@ export class Mutex {
     }
     const node = await contend(this.zk, {
       dir: this.path, prefix: 'lock-', prefixes: ['lock-'], data: this.data, wait,
-      what: `Mutex ${this.path} acquire`, blocker: predecessor, watchOwn: true,
+      what: `Mutex ${this.path} acquire`, blocker: predecessor, watchOwn: true, exclusiveReleases: true,
     });
-    const lease: Lease = new Lease(this.zk, { path: node.path, token: node.stat.czxid }, () => deleteOwn(this.zk, node.path), node.watch);
+    const lease: Lease = new Lease(this.zk, { path: node.path, token: node.stat.czxid }, () => releaseExclusive(this.zk, node.path), node.watch);
     if (this.reentrant) {
       const hold: Hold = { lease, count: 1 };
       this.holds.set(lease, hold);

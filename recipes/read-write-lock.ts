@@ -1,7 +1,7 @@
 import type { Client } from '../core/index.js';
 import { checkClient, checkFn, checkRecipePath, checkWait, type WaitOptions } from './internal/args.js';
 import { contend, predecessor } from './internal/contend.js';
-import { deleteOwn, type Contender } from './internal/protected.js';
+import { deleteOwn, releaseExclusive, type Contender } from './internal/protected.js';
 import { Lease } from './lease.js';
 
 const READ = 'read-';
@@ -53,9 +53,11 @@ export class ReadWriteLock {
     const wait = checkWait(options, `ReadWriteLock.acquire${prefix === READ ? 'Read' : 'Write'}`);
     const node = await contend(this.zk, {
       dir: this.path, prefix, prefixes: [READ, WRITE], wait,
-      what: `ReadWriteLock ${this.path} ${prefix === READ ? 'read' : 'write'}`, blocker, watchOwn: true,
+      what: `ReadWriteLock ${this.path} ${prefix === READ ? 'read' : 'write'}`, blocker, watchOwn: true, exclusiveReleases: true,
     });
-    return new Lease(this.zk, { path: node.path, token: node.stat.czxid }, () => deleteOwn(this.zk, node.path), node.watch);
+    // A writer holds alone, so its release is marked (waiters behind it need not re-read); readers share.
+    const release = prefix === WRITE ? releaseExclusive : deleteOwn;
+    return new Lease(this.zk, { path: node.path, token: node.stat.czxid }, () => release(this.zk, node.path), node.watch);
   }
 }
 

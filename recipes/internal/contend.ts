@@ -2,9 +2,12 @@ import { AbortedError, NoNodeError, joinPath, type Client, type Data, type Stat 
 import { LeaseLostError } from '../errors.js';
 import type { Wait } from './args.js';
 import { OwnWatch } from './own-watch.js';
-import { createProtected, deleteOwn, listContenders, type Contender } from './protected.js';
+import { createProtected, deleteOwn, isReleaseMark, listContenders, type Contender } from './protected.js';
 import { joinWatch } from './shared-watch.js';
 import { isConnectionLoss, untilConnected, waitWake } from './wait.js';
+
+/** Why a wait on a blocker ended: released by an exclusive holder, gone otherwise, or woken (a reconnect, a resync). */
+export type BlockerEnd = 'released' | 'gone' | 'woken';
 
 /**
  * Waits until one of `paths` is gone (or its children change: the caller re-reads either
@@ -16,24 +19,32 @@ import { isConnectionLoss, untilConnected, waitWake } from './wait.js';
  * The watches are shared per client and path (see shared-watch.ts), so a wait that
  * times out leaves nothing of its own armed.
  *
- * Resolves true when it ended because a path is known gone (its `deleted` event, or
- * NoNodeError when arming), false when woken otherwise (a reconnect, a resync).
+ * With `marked`, the child watch is set with includeData: the `deleted` event of a znode
+ * that releaseExclusive deleted carries its release mark (the data its deleting multi set
+ * first), which tells "released by its exclusive holder" ('released') from gone any other
+ * way (given up, expired, deleted by hand: 'gone'). The watch still fires on deletion
+ * alone, so a data change of the holder's znode wakes no one.
+ *
+ * Ends 'gone' when a path is known gone (its `deleted` event, or NoNodeError when arming).
  */
-export async function waitChange(zk: Client, paths: readonly string[], wait: Wait, what: string): Promise<boolean> {
+export async function waitChange(zk: Client, paths: readonly string[], wait: Wait, what: string, marked = false): Promise<BlockerEnd> {
   const joined: Array<() => void> = [];
-  let gone = false;
+  let end: BlockerEnd = 'woken';
   try {
     await waitWake(zk, wait, what, async (wake) => {
       for (const p of paths) {
-        const w = joinWatch(zk, p, 'children', (ev) => {
-          if (ev.type === 'deleted') gone = true;
+        const w = joinWatch(zk, p, marked ? 'children+data' : 'children', (ev) => {
+          if (ev.type === 'deleted') end = marked && isReleaseMark(ev.data) ? 'released' : 'gone';
           wake();
         });
         joined.push(w.leave);
         try {
-          await zk.getChildren(p, { watch: w.watcher, limit: 1 });
+          await zk.getChildren(p, { watch: w.watcher, limit: 1, includeData: marked });
         } catch (err) {
-          if (err instanceof NoNodeError) return (gone = true);
+          if (err instanceof NoNodeError) {
+            end = 'gone';
+            return true;
+          }
           throw err;
         }
       }
@@ -42,7 +53,7 @@ export async function waitChange(zk: Client, paths: readonly string[], wait: Wai
   } finally {
     for (const leave of joined) leave();
   }
-  return gone;
+  return end;
 }
 
 export interface ContendOptions {
@@ -69,6 +80,13 @@ export interface ContendOptions {
    * for a moment is better off reading the list again.
    */
   watchOwn?: boolean;
+  /**
+   * Exclusive holders in this queue give their grant back with releaseExclusive, so a
+   * blocker seen released (not merely gone) was holding alone: every contender queued
+   * before it is gone. When that, by the blocker rule, leaves nothing in our way, its
+   * release grants us with no second read of the list (with `watchOwn`, as below).
+   */
+  exclusiveReleases?: boolean;
 }
 
 /** What contend grants: our znode, and the watch on it when one was armed while waiting. */
@@ -97,6 +115,11 @@ const OWN_WATCH_SETTLE_MS = 250;
  * watch shows our znode still there (events come in zxid order, so a deletion of ours
  * before the blocker's would have fired it) and the session is connected. Otherwise — the
  * blocker was a waiter further back, or the wake was a reconnect — we read the list again.
+ * Likewise, with `exclusiveReleases`, when the blocker is seen *released* by its holder
+ * (its deletion event carries the mark releaseExclusive writes in the multi that deletes
+ * it) and nothing queued after it is in our way: a mutex's waiter behind the holder takes
+ * the lock on that one event, however it was queued, with no second read. A blocker gone
+ * otherwise (given up, expired) comes without the mark, and we read the list again.
  *
  * One case that reasoning does not cover: a single write that deletes both the blocker's
  * znode and ours (a multi by an operator; the reaper expiring our session and the
@@ -131,9 +154,12 @@ export async function contend(zk: Client, o: ContendOptions): Promise<Contended>
         const b = o.blocker(list, mine);
         if (!b) return granted();
         const alone = o.watchOwn === true && o.blocker(list.filter((c) => c !== b), mine - 1) === null;
-        if (alone) own ??= new OwnWatch(zk, node.path);
-        const gone = await waitChange(zk, [joinPath(o.dir, b.name)], o.wait, o.what);
-        if (gone && alone) {
+        const at = list.indexOf(b);
+        // Released by its holder, b took everyone before it along: are those after it clear?
+        const clearOnRelease = o.watchOwn === true && o.exclusiveReleases === true && o.blocker(list.slice(at + 1), mine - at - 1) === null;
+        if (alone || clearOnRelease) own ??= new OwnWatch(zk, node.path);
+        const end = await waitChange(zk, [joinPath(o.dir, b.name)], o.wait, o.what, clearOnRelease);
+        if ((end === 'gone' && alone) || end === 'released') {
           // The watch on our znode is normally armed by now; if its read is still out, it is
           // no further from done than a new read of the list would be.
           await own!.armed.catch(() => undefined);

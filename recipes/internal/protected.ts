@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
-  AbortedError, ClientClosedError, NoNodeError, SessionExpiredError, TimeoutError, ensurePath, joinPath,
+  AbortedError, ClientClosedError, NoNodeError, SessionExpiredError, TimeoutError, ensurePath, joinPath, op,
   type Client, type CreateMode, type Data, type Stat,
 } from '../../core/index.js';
 import type { Wait } from './args.js';
@@ -164,10 +164,38 @@ export async function listContenders(zk: Client, dir: string, prefixes: readonly
  * it returns and the delete carries on in the background, so an abandoned wait is not
  * held up for as long as the session timeout by its clean-up.
  */
-export async function deleteOwn(zk: Client, path: string, wait: Wait = FOREVER): Promise<void> {
+export function deleteOwn(zk: Client, path: string, wait: Wait = FOREVER): Promise<void> {
+  return removeOwn(zk, path, wait, () => zk.delete(path));
+}
+
+/**
+ * What a release writes to the znode it deletes, in the same multi: no reader ever sees it
+ * in the znode; it reaches the waiter behind on the deletion event (includeData).
+ */
+const RELEASED = Buffer.from('corral:released');
+
+/** True if a deletion event's data is the release mark (see releaseExclusive). */
+export function isReleaseMark(data: Uint8Array | undefined): boolean {
+  return data !== undefined && RELEASED.equals(data);
+}
+
+/**
+ * Gives up an exclusive hold (a mutex, a write lock): the znode's data is set to the
+ * release mark, then it is deleted, in one multi. The one waiter watching it (a child
+ * watch with includeData, which fires on deletion only) gets the mark with the deletion,
+ * which tells it the znode was released by its holder and not given up by a waiter or
+ * expired: nobody queued before it remains, so the waiter takes the grant without reading
+ * the contender list again (see contend.ts). Retries as deleteOwn does; a znode already
+ * gone is done.
+ */
+export function releaseExclusive(zk: Client, path: string, wait: Wait = FOREVER): Promise<void> {
+  return removeOwn(zk, path, wait, () => zk.multi([op.setData(path, RELEASED), op.delete(path)]));
+}
+
+async function removeOwn(zk: Client, path: string, wait: Wait, remove: () => Promise<unknown>): Promise<void> {
   for (;;) {
     try {
-      await zk.delete(path);
+      await remove();
       return;
     } catch (err) {
       if (err instanceof NoNodeError || err instanceof SessionExpiredError || err instanceof ClientClosedError) return;
@@ -175,7 +203,7 @@ export async function deleteOwn(zk: Client, path: string, wait: Wait = FOREVER):
       try {
         await untilConnected(zk, wait, 'delete');
       } catch (over) {
-        if (waitOver(over)) void deleteOwn(zk, path).catch(() => undefined);
+        if (waitOver(over)) void removeOwn(zk, path, FOREVER, remove).catch(() => undefined);
         return;
       }
     }

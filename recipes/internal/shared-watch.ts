@@ -10,7 +10,7 @@ import type { Client, WatchEvent } from '../../core/index.js';
  * (client, path, kind) bounds what abandoned waits leave to one armed watch per znode, and
  * a wait that has ended keeps nothing of its own registered (its wake is removed).
  */
-export type SharedWatchKind = 'data' | 'children';
+export type SharedWatchKind = 'data' | 'children' | 'children+data';
 
 interface Gate {
   readonly watcher: (ev: WatchEvent) => void;
@@ -21,7 +21,8 @@ const gates = new WeakMap<Client, Map<string, Gate>>();
 
 /**
  * Joins the shared watch on `path`: pass `watcher` to the read that arms it (`exists` /
- * `getData` for 'data', `getChildren` for 'children'); `wake` is called once, with the
+ * `getData` for 'data', `getChildren` for 'children', the same with includeData for
+ * 'children+data'); `wake` is called once, with the
  * event, when it fires. Call `leave()` when the wait ends, however it ends.
  */
 export function joinWatch(zk: Client, path: string, kind: SharedWatchKind, wake: (ev: WatchEvent) => void): { watcher: (ev: WatchEvent) => void; leave: () => void } {

@@ -80,6 +80,31 @@ describe.each(BACKENDS)('ReadWriteLock, Semaphore, MultiLock on %s', (kind) => {
     expect((await a.getChildren('/rwq')).children).toEqual([]);
   });
 
+  it('read–write lock: a reader behind two writers takes the read lock on the later writer\'s release (its mark), without reading the list again', async () => {
+    const ns = newNamespace();
+    const [a, b, c] = await Promise.all([zk(ns, 10_000), zk(ns, 10_000), zk(ns, 10_000)]);
+    const w1 = await new ReadWriteLock(a, '/rwm').acquireWrite();
+    const w2p = new ReadWriteLock(b, '/rwm').acquireWrite();
+    await until(async () => (await a.getChildren('/rwm')).children.length === 2, 2000, 'w2 queued');
+    let lists = 0;
+    const calls = c as unknown as Record<'getChildren', (...args: unknown[]) => Promise<unknown>>;
+    const list = calls.getChildren.bind(c);
+    calls.getChildren = (...args: unknown[]) => {
+      if (args[0] === '/rwm') lists++;
+      return list(...args);
+    };
+    const rp = new ReadWriteLock(c, '/rwm').acquireRead();
+    await until(() => (c as unknown as { registry: { armed(): unknown[] } }).registry.armed().length === 2, 2000, 'the reader watches w2 and its own znode');
+    await w1.release();
+    const w2 = await w2p;
+    const before = lists;
+    await w2.release();
+    const r = await rp;
+    expect(lists - before).toBe(0);
+    expect(r.token).toBeGreaterThan(w2.token);
+    await r.release();
+  });
+
   it('read–write lock: a reader behind two writers is not let in when the later writer gives up', async () => {
     const ns = newNamespace();
     const [a, b, c] = await Promise.all([zk(ns), zk(ns), zk(ns)]);

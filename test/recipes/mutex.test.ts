@@ -307,6 +307,57 @@ describe.each(BACKENDS)('Mutex on %s', (kind) => {
     expect(lease.signal.reason).toBeInstanceOf(LeaseLostError);
   });
 
+  it('a waiter further back takes the lock on its predecessor\'s release event alone (the release mark), without reading the list again', async () => {
+    const ns = newNamespace();
+    const a = await zk(ns, 10_000);
+    const holder = await new Mutex(a, '/line').acquire();
+    const b = await zk(ns, 10_000);
+    const pb = new Mutex(b, '/line').acquire();
+    await until(async () => (await children(a, '/line')).length === 2, 2000, 'b queued');
+    // c queues third: when it read the list, b (not the holder) was its predecessor.
+    const { zk: c, events } = await countingClient(kind, ns, { sessionTimeoutMs: 10_000 });
+    open.push(c);
+    const lists = countListReads(c, '/line');
+    const pc = new Mutex(c, '/line').acquire();
+    await until(() => armedPaths(c).length === 2, 2000, 'c watches b and its own znode');
+    await holder.release();
+    const lb = await pb;
+    const listsBefore = lists();
+    const eventsBefore = events();
+    await lb.release(); // marked: the mark reaches c with b's deletion
+    const lc = await pc;
+    expect(lists() - listsBefore).toBe(0);
+    expect(events() - eventsBefore).toBe(1);
+    expect(lc.token).toBeGreaterThan(lb.token);
+    await lc.release();
+  });
+
+  it('a predecessor that gives up (no release mark) makes the waiter read the list again, and wait on for the holder', async () => {
+    const ns = newNamespace();
+    const a = await zk(ns, 10_000);
+    const holder = await new Mutex(a, '/giveup').acquire();
+    const b = await zk(ns, 10_000);
+    const quit = new AbortController();
+    const pb = new Mutex(b, '/giveup').acquire({ signal: quit.signal }).catch((e: unknown) => e);
+    await until(async () => (await children(a, '/giveup')).length === 2, 2000, 'b queued');
+    const c = await zk(ns, 10_000);
+    const lists = countListReads(c, '/giveup');
+    let granted = false;
+    const pc = new Mutex(c, '/giveup').acquire().then((l) => { granted = true; return l; });
+    await until(async () => (await children(a, '/giveup')).length === 3, 2000, 'c queued');
+    await sleep(50);
+    const listsBefore = lists();
+    quit.abort();
+    expect(await pb).toBeInstanceOf(AbortedError);
+    await until(() => lists() > listsBefore, 2000, 'c read the list again');
+    await sleep(100);
+    expect(granted).toBe(false);
+    await holder.release();
+    const lc = await pc;
+    expect(lc.token).toBeGreaterThan(holder.token);
+    await lc.release();
+  });
+
   it('…but not when its own znode went while it waited: it reads the list, and fails', async () => {
     const ns = newNamespace();
     const a = await zk(ns);
