@@ -194,3 +194,15 @@ export function clientMakers(kind: BackendKind, open: Client[]): {
     faulty: async (ns, sessionTimeoutMs = 1000) => keep(await faultyClient(kind, ns, { sessionTimeoutMs })),
   };
 }
+
+/** Counts a client's reads of `dir`'s child list (a contender list). */
+export function countListReads(c: Client, dir: string): () => number {
+  let n = 0;
+  const calls = c as unknown as Record<'getChildren', (...args: unknown[]) => Promise<unknown>>;
+  const list = calls.getChildren.bind(c);
+  calls.getChildren = (...args: unknown[]) => {
+    if (args[0] === dir) n++;
+    return list(...args);
+  };
+  return () => n;
+}

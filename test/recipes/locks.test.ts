@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AbortedError, BadArgumentsError, SessionExpiredError, TimeoutError, type Client } from '../../core/index.js';
 import { MultiLock, Mutex, ReadWriteLock, Semaphore, type Lease } from '../../recipes/index.js';
-import { BACKENDS, clientMakers, countingClient, cut, heal, newNamespace, sleep, until } from './backends.js';
+import { BACKENDS, clientMakers, countingClient, countListReads, cut, heal, newNamespace, sleep, until } from './backends.js';
 
 const open: Client[] = [];
 afterEach(async () => {
@@ -44,16 +44,7 @@ describe.each(BACKENDS)('ReadWriteLock, Semaphore, MultiLock on %s', (kind) => {
     const [a, b, c, d] = await Promise.all([zk(ns, 10_000), zk(ns, 10_000), zk(ns, 10_000), zk(ns, 10_000)]);
     const w1 = await new ReadWriteLock(a, '/rwq').acquireWrite();
     // Readers b and c behind w1: w1 alone blocks them.
-    const listsOf = [b, c].map((x) => {
-      let n = 0;
-      const calls = x as unknown as Record<'getChildren', (...args: unknown[]) => Promise<unknown>>;
-      const list = calls.getChildren.bind(x);
-      calls.getChildren = (...args: unknown[]) => {
-        if (args[0] === '/rwq') n++;
-        return list(...args);
-      };
-      return () => n;
-    });
+    const listsOf = [b, c].map((x) => countListReads(x, '/rwq'));
     const armed = (x: Client): number => (x as unknown as { registry: { armed(): unknown[] } }).registry.armed().length;
     const rb = new ReadWriteLock(b, '/rwq').acquireRead();
     const rc = new ReadWriteLock(c, '/rwq').acquireRead();
@@ -86,21 +77,15 @@ describe.each(BACKENDS)('ReadWriteLock, Semaphore, MultiLock on %s', (kind) => {
     const w1 = await new ReadWriteLock(a, '/rwm').acquireWrite();
     const w2p = new ReadWriteLock(b, '/rwm').acquireWrite();
     await until(async () => (await a.getChildren('/rwm')).children.length === 2, 2000, 'w2 queued');
-    let lists = 0;
-    const calls = c as unknown as Record<'getChildren', (...args: unknown[]) => Promise<unknown>>;
-    const list = calls.getChildren.bind(c);
-    calls.getChildren = (...args: unknown[]) => {
-      if (args[0] === '/rwm') lists++;
-      return list(...args);
-    };
+    const lists = countListReads(c, '/rwm');
     const rp = new ReadWriteLock(c, '/rwm').acquireRead();
     await until(() => (c as unknown as { registry: { armed(): unknown[] } }).registry.armed().length === 2, 2000, 'the reader watches w2 and its own znode');
     await w1.release();
     const w2 = await w2p;
-    const before = lists;
+    const before = lists();
     await w2.release();
     const r = await rp;
-    expect(lists - before).toBe(0);
+    expect(lists() - before).toBe(0);
     expect(r.token).toBeGreaterThan(w2.token);
     await r.release();
   });

@@ -3,7 +3,7 @@ import { AbortedError, BadArgumentsError, SessionExpiredError, TimeoutError, ens
 import { waitChange } from '../../recipes/internal/contend.js';
 import { FOREVER } from '../../recipes/internal/wait.js';
 import { LeaseLostError, Mutex, withLock, type Lease } from '../../recipes/index.js';
-import { BACKENDS, client, clientMakers, countingClient, cut, heal, laggingEventsClient, lossyClient, newNamespace, sleep, until } from './backends.js';
+import { BACKENDS, client, clientMakers, countingClient, countListReads, cut, heal, laggingEventsClient, lossyClient, newNamespace, sleep, until } from './backends.js';
 
 const open: Client[] = [];
 afterEach(async () => {
@@ -268,17 +268,6 @@ describe.each(BACKENDS)('Mutex on %s', (kind) => {
     await lease.release();
   });
 
-  /** Counts a client's reads of `dir`'s child list (the contender list). */
-  function countListReads(c: Client, dir: string): () => number {
-    let n = 0;
-    const calls = c as unknown as Record<'getChildren', (...args: unknown[]) => Promise<unknown>>;
-    const list = calls.getChildren.bind(c);
-    calls.getChildren = (...args: unknown[]) => {
-      if (args[0] === dir) n++;
-      return list(...args);
-    };
-    return () => n;
-  }
 
   it('a waiter whose predecessor was first in line takes the lock on its release event, without reading the list again', async () => {
     const ns = newNamespace();
