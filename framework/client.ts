@@ -1,6 +1,6 @@
 import {
   BadArgumentsError, NodeExistsError, NoNodeError, op, TimeoutError, AbortedError,
-  type Client,
+  type Client, type WatchEvent,
 } from '../core/index.js';
 import { NoSuchTaskError, TaskCancelledError, TaskFailedError } from './errors.js';
 import { currentMaster } from './election.js';
@@ -168,7 +168,13 @@ export class TaskClient {
       if (o.signal?.aborted) throw new AbortedError(`wait(${id}) aborted`);
       let wake!: () => void;
       const woken = new Promise<void>((resolve) => (wake = resolve));
-      const stat = await this.zk.exists(statusPath(id), { watch: () => wake() });
+      // The record comes with its creation event (includeData): no read once it is written.
+      let written: Buffer | undefined;
+      const onStatus = (ev: WatchEvent): void => {
+        if (ev.type === 'created' && ev.data) written = ev.data;
+        wake();
+      };
+      const stat = await this.zk.exists(statusPath(id), { watch: onStatus, includeData: true });
       if (stat) {
         const s = await this.readStatus(id);
         if (s) return s;
@@ -205,6 +211,7 @@ export class TaskClient {
       await woken;
       clearTimeout(timer);
       o.signal?.removeEventListener('abort', onAbort);
+      if (written) return decodeStatus(written);
     }
   }
 

@@ -67,7 +67,7 @@ describe.each([
     expect(await tasks.counts()).toEqual({ queued: 0, assigned: 0, finished: 200 });
   });
 
-  it('waitAll takes the status records that finish while it waits from their events: no read per task', async () => {
+  it('waitAll and wait take the status records that finish while they wait from their events: no read per task', async () => {
     const { ns, zk, tasks } = await setup();
     const ids = await tasks.submitMany(Array.from({ length: 50 }, (_, n) => ({ payload: { n } })));
     let statusReads = 0;
@@ -85,6 +85,11 @@ describe.each([
     expect(statusReads).toBe(0);
     // Those finished before the wait (none come as events) are read.
     expect((await tasks.waitAll(ids.slice(0, 3))).map((r) => r.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(statusReads).toBe(3);
+    // wait() for a task that finishes while it waits takes the record from the event too.
+    const late = await tasks.submit({ n: 99 }, { delay: 300 }); // finishes well after wait() is armed
+    const waiting = tasks.wait(late, { timeoutMs: 5000 });
+    expect((await waiting).result).toBe(100);
     expect(statusReads).toBe(3);
   });
 
