@@ -489,8 +489,10 @@ local function writeCreate(c, zs, events, deferParent)
     redis.call('HSET', nodeKey(c.parent), 'cv', text(c.pcv + 1), 'pz', zs)
     redis.call('ZADD', childKey(c.parent), 0, leafOf(c.path, c.parent))
   end
-  addEvent(events, 'c', c.path, c.parent, c.data)
-  addEvent(events, 'h', c.parent, '')
+  if events then
+    addEvent(events, 'c', c.path, c.parent, c.data)
+    addEvent(events, 'h', c.parent, '')
+  end
 end
 
 --- A delete's checks (there, version, no children): its facts, or false and the error
@@ -529,6 +531,13 @@ local function fastCreate(path, cut, mode, data)
   local c, err = checkCreate(path, cut, mode, data, 0)
   if not c then return err end
   local zxid, zs = issueNow()
+  -- Where nothing is watched, the change-log entry is all a write records: no event tables
+  -- (a lone write's tables are a fair share of what it costs Redis).
+  if not anyWatch() then
+    writeCreate(c, zs, nil, true)
+    appendLog(zxid, 'c' .. c.path .. '\nh' .. c.parent, zs)
+    return { 0, zxid, NOW_S, c.path, FRESH }
+  end
   local events = {}
   writeCreate(c, zs, events, true)
   emit(zxid, events, zs)
@@ -580,7 +589,8 @@ local function fastSetData(path, version, data)
   v = v + 1
   redis.call('HSET', key, 'd', data, 'mz', zs, 'mt', NOW_S, 'v', text(v))
   if f[7] == TTL_MODE then redis.call('ZADD', K_TTL, NOW + tonumber(f[8]), path) end
-  emit(zxid, { 'm', path, '', data }, zs)
+  -- Where nothing is watched, the change-log entry is all it records (see fastCreate).
+  if anyWatch() then emit(zxid, { 'm', path, '', data }, zs) else appendLog(zxid, 'm' .. path, zs) end
   local cv = f[3] and tonumber(f[3]) or 0
   return { 0, zxid, NOW_S, cz, zs, f[5] or cz, f[6], NOW_S, v, cv, f[4] or '', #data, numChildrenOf(path, cv) }
 end
