@@ -134,28 +134,15 @@ const KIND_OF: Record<InterestKind, { base: BaseInterestKind; others: boolean; d
 
 /**
  * True if any of a connection's interests (path → kinds) wants the event: checked on the
- * event's own path and, for recursive interests, on its ancestors.
+ * event's own path and, for recursive interests, on its ancestors. With `dataOnly`, only
+ * the interests that want data (`+data` kinds) count: the event is then sent with its data,
+ * by a backend that has it at hand.
  */
-export function interestsWant(interests: ReadonlyMap<string, ReadonlySet<InterestKind>>, e: BackendEvent): boolean {
+export function interestsWant(interests: ReadonlyMap<string, ReadonlySet<InterestKind>>, e: BackendEvent, dataOnly = false): boolean {
   let p = e.path;
   for (;;) {
     const kinds = interests.get(p);
-    if (kinds) for (const k of kinds) if (interestWants(e, p, k)) return true;
-    if (p === '/') return false;
-    const i = p.lastIndexOf('/');
-    p = i <= 0 ? '/' : p.slice(0, i);
-  }
-}
-
-/**
- * True if any of a connection's interests that wants data (`+data` kinds) wants the event:
- * then its `created` or `dataChanged` carries the data (a backend that has it at hand).
- */
-export function interestsWantData(interests: ReadonlyMap<string, ReadonlySet<InterestKind>>, e: BackendEvent): boolean {
-  let p = e.path;
-  for (;;) {
-    const kinds = interests.get(p);
-    if (kinds) for (const k of kinds) if (KIND_OF[k].data && interestWants(e, p, k)) return true;
+    if (kinds) for (const k of kinds) if ((!dataOnly || KIND_OF[k].data) && interestWants(e, p, k)) return true;
     if (p === '/') return false;
     const i = p.lastIndexOf('/');
     p = i <= 0 ? '/' : p.slice(0, i);

@@ -538,11 +538,11 @@ export class Client extends EventEmitter<ClientEvents> {
         arming.pending.push(ev);
         continue;
       }
-      // Each stream its own event object (and data): a consumer may keep or change what it gets.
-      if (s.includeData && ev.data) {
-        s.offer({ type: ev.type, path: ev.path, zxid: ev.zxid, data: dataGiven ? Buffer.from(ev.data) : ev.data });
-        dataGiven = true;
-      } else s.offer({ type: ev.type, path: ev.path, zxid: ev.zxid });
+      // Each stream its own event object (and data): a consumer may keep or change what it
+      // gets. The first stream given data takes the backend's buffer, the others a copy.
+      const withData = s.includeData && ev.data !== undefined;
+      s.offer(streamEvent(s, ev, dataGiven));
+      dataGiven ||= withData;
     }
   }
 
@@ -605,9 +605,7 @@ export class Client extends EventEmitter<ClientEvents> {
       }
     } finally {
       this.arming.delete(s);
-      for (const ev of arming.pending) {
-        s.offer(s.includeData && ev.data ? { type: ev.type, path: ev.path, zxid: ev.zxid, data: Buffer.from(ev.data) } : { type: ev.type, path: ev.path, zxid: ev.zxid });
-      }
+      for (const ev of arming.pending) s.offer(streamEvent(s, ev, true));
     }
   }
 
@@ -901,6 +899,12 @@ function oneShotEvent(ev: WatchEvent | BackendEvent, data: boolean): WatchEvent 
   if ('resync' in ev && ev.resync) out.resync = true;
   if (data && ev.data) out.data = Buffer.from(ev.data);
   return out;
+}
+
+/** The event a stream gets: with the data when it asked and the event has some (`copy`: a copy of it). */
+function streamEvent(s: WatchStream, ev: BackendEvent, copy: boolean): WatchEvent {
+  if (!s.includeData || !ev.data) return { type: ev.type, path: ev.path, zxid: ev.zxid };
+  return { type: ev.type, path: ev.path, zxid: ev.zxid, data: copy ? Buffer.from(ev.data) : ev.data };
 }
 
 function streamWants(s: WatchStream, ev: BackendEvent): boolean {

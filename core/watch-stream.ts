@@ -34,7 +34,7 @@ export class WatchStream implements AsyncIterableIterator<WatchEvent> {
     private readonly onClose: (stream: WatchStream) => void,
     /** True if the writes of the client's own session are not reported (`ignoreOwnWrites`). */
     readonly ignoreOwn = false,
-    /** True if created and dataChanged events carry the znode's data (`includeData`). */
+    /** True if events carry the data their write wrote to the znode (`includeData`). */
     readonly includeData = false,
   ) {
     this.ready = arm(this);

@@ -8,7 +8,7 @@ import { normalizeOptions, int, type TaskOptions } from './options.js';
 import {
   ASSIGN, assignDir, assignPath, cancelPath, isTaskId, keyPath, leaf, STATUS, statusPath, TASK_PREFIX, TASKS, taskPath, WORKERS, workerPath,
 } from './paths.js';
-import { decodeStatus, decodeTask, encode, encodeTask, type StatusRecord, type TaskRecord, type TaskState } from './task.js';
+import { decodeStatus, decodeTask, encodeTask, type StatusRecord, type TaskRecord, type TaskState } from './task.js';
 import { ensureFolders, listAll, PAGE, statusOp } from './tree.js';
 
 /** What `get()` and `list()` report about a task. */

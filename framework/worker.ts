@@ -8,7 +8,7 @@ import {
 import { backoffDelay, int, labels as checkLabels } from './options.js';
 import { assignDir, assignPath, CANCEL, cancelPath, leaf, taskPath, workerPath } from './paths.js';
 import { clientFactory, ownsSessions, sessionLoop, sleep, type ClientFactory, type ConnectionOptions } from './session.js';
-import { decodeTask, encode, encodeTask, toTaskError, type FinalState, type StatusRecord, type TaskRecord } from './task.js';
+import { decodeTask, encodeTask, toTaskError, type FinalState, type StatusRecord, type TaskRecord } from './task.js';
 import { ensureFolders, listAll, multiGroups, statusOp } from './tree.js';
 
 /** Assignments read per multiRead. */

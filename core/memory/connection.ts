@@ -1,5 +1,5 @@
 import { ConnectionLossError, NoNodeError } from '../errors.js';
-import { EVENT_DATA_MAX, interestsWant, interestsWantData, type Backend, type BackendEvent, type ChildrenPage, type InterestKind, type MultiReply } from '../backend.js';
+import { EVENT_DATA_MAX, interestsWant, type Backend, type BackendEvent, type ChildrenPage, type InterestKind, type MultiReply } from '../backend.js';
 import type { CreateMode, Op, ReadOp, ReadResult, Stat } from '../types.js';
 import type { MemoryStore } from './store.js';
 import { sortedChildren, statOf } from './znode.js';
@@ -187,7 +187,7 @@ export class MemoryBackend implements Backend {
       // data, and none at all for the others.
       if (ev.data) {
         const { data, ...rest } = ev;
-        ev = data.length <= EVENT_DATA_MAX && interestsWantData(this.interests, ev) ? { ...rest, data: Buffer.from(data) } : rest;
+        ev = data.length <= EVENT_DATA_MAX && interestsWant(this.interests, ev, true) ? { ...rest, data: Buffer.from(data) } : rest;
       }
       this.queue.push(ev);
     }

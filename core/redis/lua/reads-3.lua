@@ -14,9 +14,8 @@
     e exists, d getData, c getChildren, p a page of getChildren: reads;
     +<bits>, -<bits>: register, withdraw the session's watches of these kinds on the path
     (bits: 1 node, 2 children, 4 recursive; × 8 for the same kinds that ignore the
-    session's own writes; those four × 64 for the same that also want the data of
-    created and changed znodes in their events). Registrations of a session that is not
-    live are ignored.
+    session's own writes; each of those × 64 for the same whose events carry the data
+    their write wrote). Registrations of a session that is not live are ignored.
   Returns one reply per op, in order, then the zxid the reads ran at and the zxid of the
   last event message sent to the session by then (0 if none; see tree.lua). A registration's reply is {}. A read's is {zxid}
   when there is no such znode, else

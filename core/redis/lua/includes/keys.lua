@@ -27,7 +27,7 @@ local K_WATCHED = PREFIX .. 'watched'
 local K_LASTEV = PREFIX .. 'lastev'
 
 -- Registration bits of recursive watches: 4; × 8 (32) for one that ignores its session's
--- own writes; × 64 (256, 2048) for those that want the data of created and changed znodes.
+-- own writes; × 64 (256, 2048) for those that want the data their events' writes wrote.
 local RECURSIVE_BITS = 4 + 32 + 256 + 2048
 
 --- True if some session still has a recursive watch in registration hash `key`.

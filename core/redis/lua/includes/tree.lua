@@ -236,8 +236,9 @@ local function recursiveOf(path)
 end
 
 --- Records an event: `code` as in event messages, `parent` the path's parent ('' when
---- not at hand: only events that go to recursive watches need it), `data` the data a
---- create or setData wrote (for watches that want it; nil for other events).
+--- not at hand: only events that go to recursive watches need it), `data` the data the
+--- write wrote to the znode (a create, a setData, or a delete's multi that set it first;
+--- for watches that want it), nil if none.
 local function addEvent(events, code, path, parent, data)
   local k = #events
   events[k + 1] = code
@@ -316,8 +317,8 @@ local function publishEntries(entries)
   for _, e in ipairs(entries) do
     local z = string.format('%d', e[1])
     local bySession, sessions, given = nil, nil, nil
-    -- The data of the write's created and changed znodes, by line (nil: none), and each
-    -- such line as sent to the watches that want data, made when first needed. Data over
+    -- The data the write wrote to its znodes, by event line (nil: none), and each such
+    -- line as sent to the watches that want data, made when first needed. Data over
     -- EVENT_DATA_MAX is left out (the line goes as is: its reader reads the znode), so a
     -- multi of large znodes cannot make a message that overruns a subscriber's output buffer.
     local lineData, dataLines = e[5], nil
@@ -349,8 +350,8 @@ local function publishEntries(entries)
     local lastAt, unsorted = nil, nil
     -- Kind bits of a registration (see reads.lua): 1 node watch (created, deleted,
     -- dataChanged), 2 children watch (childrenChanged, deleted), 4 recursive (below); each
-    -- × 8 for its `-others` twin (which wants no write of its own session), and those four
-    -- × 64 for the twins that want the data of created and changed znodes.
+    -- × 8 for its `-others` twin (which wants no write of its own session), and each of
+    -- those × 64 for the twin whose events carry the data their write wrote.
     --- Adds `line` (place `at` in the write) to the message of every session of
     --- registration `w` with a kind in `need`.
     local function give(w, need, line, at)
