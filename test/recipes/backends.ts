@@ -1,4 +1,6 @@
+import { expect } from 'vitest';
 import { connect, ConnectionLossError, MemoryBackend, memoryStore, type Backend, type Client, type ConnectOptions } from '../../core/index.js';
+import type { Lease } from '../../recipes/index.js';
 import { RedisBackend } from '../../core/redis/index.js';
 import { startProxy, type Proxy } from '../faults/index.js';
 import { selectedBackends } from '../reliability/targets.js';
@@ -205,4 +207,16 @@ export function countListReads(c: Client, dir: string): () => number {
     return list(...args);
   };
   return () => n;
+}
+
+/**
+ * Asserts a waiter is still held back (`granted()` false), then that `holder`'s release
+ * grants it, with a higher fencing token; gives that lease back too.
+ */
+export async function grantedOnlyAfter(holder: Lease, waiting: Promise<Lease>, granted: () => boolean): Promise<void> {
+  expect(granted()).toBe(false);
+  await holder.release();
+  const lease = await waiting;
+  expect(lease.token).toBeGreaterThan(holder.token);
+  await lease.release();
 }
