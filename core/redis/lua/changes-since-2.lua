@@ -19,39 +19,43 @@
 -- @include keys
 -- @include history
 
-local K_GAPS = PREFIX .. 'gaps'
-local since = tonumber(ARGV[2])
-local seen = tonumber(ARGV[3] or '0')
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-if seen > last then return { -1, last, last } end
-if seen > 0 and seen < last then
-  local shared = divergedAt(KEYS[2], K_GAPS, seen)
-  if shared >= 0 then return { -1, shared, last } end
-end
-if since == last then return {} end
--- Asked about zxids the store never reached: it went back in time.
-if since > last then return -1 end
-local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
-if #first == 0 then return -1 end
--- An entry's fields are its zxids in order (tree.lua KEYS[5]): the oldest is the first field.
-local firstZxid = logZxid(first[1], 1)
-if firstZxid > since + 1 then
-  -- Only a recorded gap can explain the hole: no zxid between its ends was ever issued.
-  local gap = redis.call('ZRANGEBYSCORE', K_GAPS, '(' .. string.format('%d', since), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-  if #gap == 0 or tonumber(string.match(gap[1], '^(%d+)')) > since or tonumber(gap[2]) < firstZxid then return -1 end
-end
--- Every entry holding a zxid after `since` has its id (its last zxid) after it too.
-local entries = redis.call('XRANGE', KEYS[2], string.format('%d', since + 1) .. '-0', '+')
-local reply = {}
-for _, e in ipairs(entries) do
-  local f = e[2]
-  for i = 1, #f, 2 do
-    local z = logZxid(e, i)
-    if z > since then
-      if f[i + 1] == '!' then return -1 end
-      reply[#reply + 1] = z
-      reply[#reply + 1] = f[i + 1]
+
+local function main()
+  beginKeys()
+  local K_GAPS = PREFIX .. 'gaps'
+  local since = tonumber(ARGV[2])
+  local seen = tonumber(ARGV[3] or '0')
+  local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if seen > last then return { -1, last, last } end
+  if seen > 0 and seen < last then
+    local shared = divergedAt(KEYS[2], K_GAPS, seen)
+    if shared >= 0 then return { -1, shared, last } end
+  end
+  if since == last then return {} end
+  -- Asked about zxids the store never reached: it went back in time.
+  if since > last then return -1 end
+  local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+  if #first == 0 then return -1 end
+  -- An entry's fields are its zxids in order (tree.lua KEYS[5]): the oldest is the first field.
+  local firstZxid = logZxid(first[1], 1)
+  if firstZxid > since + 1 then
+    -- Only a recorded gap can explain the hole: no zxid between its ends was ever issued.
+    local gap = redis.call('ZRANGEBYSCORE', K_GAPS, '(' .. string.format('%d', since), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if #gap == 0 or tonumber(string.match(gap[1], '^(%d+)')) > since or tonumber(gap[2]) < firstZxid then return -1 end
+  end
+  -- Every entry holding a zxid after `since` has its id (its last zxid) after it too.
+  local entries = redis.call('XRANGE', KEYS[2], string.format('%d', since + 1) .. '-0', '+')
+  local reply = {}
+  for _, e in ipairs(entries) do
+    local f = e[2]
+    for i = 1, #f, 2 do
+      local z = logZxid(e, i)
+      if z > since then
+        if f[i + 1] == '!' then return -1 end
+        reply[#reply + 1] = z
+        reply[#reply + 1] = f[i + 1]
+      end
     end
   end
+  return reply
 end
-return reply

@@ -8,6 +8,10 @@
 ]]
 -- @include tree
 
-ensureRoot()
-closeSession(ARGV[2])
-return currentZxid()
+
+local function main()
+  beginTree()
+  ensureRoot()
+  closeSession(ARGV[2])
+  return currentZxid()
+end

@@ -8,14 +8,18 @@
 ]]
 -- @include tree
 
--- Zxids reach 14 digits (tree.lua floors them at the clock) and scripts format them with
--- %d, through a C long: a 32-bit Redis would corrupt them. Checked here, once a session.
-if string.format('%d', 2 ^ 53) ~= '9007199254740992' then
-  return redis.error_reply('corral needs a 64-bit Redis (zxids are formatted as 64-bit integers)')
+
+local function main()
+  beginTree()
+  -- Zxids reach 14 digits (tree.lua floors them at the clock) and scripts format them with
+  -- %d, through a C long: a 32-bit Redis would corrupt them. Checked here, once a session.
+  if string.format('%d', 2 ^ 53) ~= '9007199254740992' then
+    return redis.error_reply('corral needs a 64-bit Redis (zxids are formatted as 64-bit integers)')
+  end
+  ensureRoot()
+  local timeout = tonumber(ARGV[2])
+  local sid = string.format('%x-%06x', NOW, redis.call('INCR', K_SESSION_SEQ))
+  redis.call('ZADD', K_SESSIONS, NOW + timeout, sid)
+  redis.call('HSET', K_TIMEOUTS, sid, timeout)
+  return { sid, currentZxid() }
 end
-ensureRoot()
-local timeout = tonumber(ARGV[2])
-local sid = string.format('%x-%06x', NOW, redis.call('INCR', K_SESSION_SEQ))
-redis.call('ZADD', K_SESSIONS, NOW + timeout, sid)
-redis.call('HSET', K_TIMEOUTS, sid, timeout)
-return { sid, currentZxid() }

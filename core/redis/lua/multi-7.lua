@@ -35,10 +35,8 @@
 ]]
 -- @include tree
 
-local sid = ARGV[2]
--- The k multis' events go out together at the end (one lookup of who watches them).
-DEFER_EVENTS = true
-WRITER = sid
+-- The calling session (ARGV[2]); set by main().
+local sid
 
 -- Create modes by their code: their index in CREATE_MODES (core/types.ts).
 local MODES = { [0] = 'persistent', 'ephemeral', 'persistent_sequential', 'ephemeral_sequential', 'container',
@@ -49,9 +47,9 @@ local function isEphemeral(mode) return mode == 'ephemeral' or mode == 'ephemera
 
 -- NOW as a string, built once: each Lua number passed to redis.call or joined to a string
 -- is formatted with sprintf, which costs more than most Redis commands.
-local NOW_S = T[1] .. string.format('%03d', math.floor(tonumber(T[2]) / 1000))
-
-local numText = {}
+-- Set by main(), as is numText (numbers as text, per call).
+local NOW_S
+local numText
 local function text(x)
   local s = numText[x]
   if s == nil then
@@ -404,9 +402,9 @@ end
 -- The caller's session first: a session past its deadline cannot write, even before a
 -- reaper tick (touch-session, reap) has removed it and its ephemerals. NOW is one for
 -- the whole call, so the answer holds for every multi in it.
-local k = tonumber(ARGV[3])
-local replies = {}
-if not sessionLive(sid) then
+local function sessionRefused(k)
+  if sessionLive(sid) then return nil end
+  local replies = {}
   for j = 1, k do replies[j] = { E_SESSIONEXPIRED, 0, '' } end
   return replies
 end
@@ -428,8 +426,8 @@ end
   returns. Nothing else reads those parents in between; each create's own znode is
   written at once (a later create of the same name finds it).
 ]]
-local parents = nil -- parent path -> { cv, owner, pzxid text, new names }
-local parentOrder = nil
+local parents -- parent path -> { cv, owner, pzxid text, new names }; nil when none (per call)
+local parentOrder
 
 local function flushParents()
   if parents == nil then return end
@@ -625,7 +623,20 @@ local function multiReply(n, packed)
   return runMulti(n, packed)
 end
 
-for j = 1, k do replies[j] = multiReply(tonumber(ARGV[2 + 2 * j]), ARGV[3 + 2 * j]) end
-flushParents()
-publishEvents()
-return replies
+local function main()
+  beginTree()
+  sid = ARGV[2]
+  -- The k multis' events go out together at the end (one lookup of who watches them).
+  DEFER_EVENTS = true
+  WRITER = sid
+  NOW_S = T[1] .. string.format('%03d', math.floor(tonumber(T[2]) / 1000))
+  numText, parents, parentOrder = {}, nil, nil
+  local k = tonumber(ARGV[3])
+  local refused = sessionRefused(k)
+  if refused then return refused end
+  local replies = {}
+  for j = 1, k do replies[j] = multiReply(tonumber(ARGV[2 + 2 * j]), ARGV[3 + 2 * j]) end
+  flushParents()
+  publishEvents()
+  return replies
+end

@@ -8,10 +8,11 @@
   Returns the last zxid.
 ]]
 
--- Most ticks find nothing due. They answer before the helpers below are built: every live
--- client runs this ten times a second, and building them costs Redis several times more
--- than these three lookups.
-do
+-- @include tree
+
+local function main()
+  -- Most ticks find nothing due: they answer with three lookups, before beginTree() (the
+  -- tick of every live client, ten times a second: its state costs Redis more than these).
   local t = redis.call('TIME')
   local now = '(' .. (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
   if #redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1) == 0
@@ -19,10 +20,8 @@ do
     and #redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now, 'LIMIT', 0, 1) == 0 then
     return tonumber(redis.call('GET', KEYS[1]) or '0')
   end
+  beginTree()
+  ensureRoot()
+  reap()
+  return currentZxid()
 end
-
--- @include tree
-
-ensureRoot()
-reap()
-return currentZxid()

@@ -24,21 +24,25 @@
 -- @include tree
 -- @include history
 
-ensureRoot()
-reap()
-local sid = ARGV[2]
-local seen = tonumber(ARGV[3])
-local zxid = currentZxid()
-local shared = -1
-if seen > zxid then
-  -- Mark the gap in the change log with a zxid of its own: a client catching up across it
-  -- cannot know what changed, so it re-reads its watched znodes instead.
-  appendLog(nextZxid(seen), '!')
-  shared = zxid
-elseif seen > 0 and seen < zxid then
-  shared = divergedAt(K_LOG, PREFIX .. 'gaps', seen)
+
+local function main()
+  beginTree()
+  ensureRoot()
+  reap()
+  local sid = ARGV[2]
+  local seen = tonumber(ARGV[3])
+  local zxid = currentZxid()
+  local shared = -1
+  if seen > zxid then
+    -- Mark the gap in the change log with a zxid of its own: a client catching up across it
+    -- cannot know what changed, so it re-reads its watched znodes instead.
+    appendLog(nextZxid(seen), '!')
+    shared = zxid
+  elseif seen > 0 and seen < zxid then
+    shared = divergedAt(K_LOG, PREFIX .. 'gaps', seen)
+  end
+  local timeout = redis.call('HGET', K_TIMEOUTS, sid)
+  if not sessionLive(sid) or not timeout then return { E_SESSIONEXPIRED, zxid, shared } end
+  redis.call('ZADD', K_SESSIONS, NOW + tonumber(timeout), sid)
+  return { 0, zxid, shared }
 end
-local timeout = redis.call('HGET', K_TIMEOUTS, sid)
-if not sessionLive(sid) or not timeout then return { E_SESSIONEXPIRED, zxid, shared } end
-redis.call('ZADD', K_SESSIONS, NOW + tonumber(timeout), sid)
-return { 0, zxid, shared }

@@ -16,15 +16,22 @@
     <prefix>lastev     hash: session id -> zxid of the last event message sent to it
   They carry the same `{ns}` hash tag as the declared KEYS, so one Redis Cluster slot.
 ]]
-local PREFIX = ARGV[1]
+-- Per call, set by beginKeys(): a script's definitions are built once when Redis runs it
+-- as a function (core/redis/scripts.ts), so nothing a call passes in is read here.
+local PREFIX, K_WATCHED, K_LASTEV
+
+--- Reads the call's namespace prefix (ARGV[1]): every script's main() starts here.
+local function beginKeys()
+  PREFIX = ARGV[1]
+  K_WATCHED = PREFIX .. 'watched'
+  K_LASTEV = PREFIX .. 'lastev'
+end
 
 local function nodeKey(path) return PREFIX .. 'n:' .. path end
 local function childKey(path) return PREFIX .. 'c:' .. path end
 local function ephKey(sid) return PREFIX .. 'e:' .. sid end
 local function watchKey(path) return PREFIX .. 'i:' .. path end
 local function sessionWatchesKey(sid) return PREFIX .. 'si:' .. sid end
-local K_WATCHED = PREFIX .. 'watched'
-local K_LASTEV = PREFIX .. 'lastev'
 
 -- Registration bits of recursive watches: 4; × 8 (32) for one that ignores its session's
 -- own writes; × 64 (256, 2048) for those that want the data their events' writes wrote.

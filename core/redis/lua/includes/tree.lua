@@ -24,8 +24,10 @@
 ]]
 -- @include keys
 
-local K_ZXID, K_SESSIONS, K_TIMEOUTS, K_TTL, K_LOG, K_RECURSIVE, K_SESSION_SEQ =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+-- Every local below that holds a call's state is set by beginTree() (end of this file),
+-- which each write script's main() calls first: as a Redis function, this file's
+-- definitions are built once and serve every call (core/redis/scripts.ts).
+local K_ZXID, K_SESSIONS, K_TIMEOUTS, K_TTL, K_LOG, K_RECURSIVE, K_SESSION_SEQ
 -- Change-log length: enough for a client cut off for a few seconds under load; older
 -- catch-ups fall back to re-reading the watched znodes (the client's resync).
 local LOG_MAXLEN = 10000
@@ -44,11 +46,11 @@ local function bytesLess(a, b)
   return #a < #b
 end
 
-local T = redis.call('TIME')
-local NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
+-- The call's Redis clock: TIME as Redis gives it, and in ms.
+local T, NOW
 -- How many recursive watches are registered: read by the first emit() that needs it (a
 -- heartbeat or a reaper tick with nothing to do never does).
-local RECURSIVE_COUNT = nil
+local RECURSIVE_COUNT
 
 -- The root always exists (also after the store lost everything: FLUSHALL, an empty restart).
 local function ensureRoot()
@@ -60,7 +62,7 @@ end
 
 -- The counter as this script last read or wrote it, nil until then: a call running many
 -- multis (the client's group commit) reads it once.
-local counter = nil
+local counter
 local function currentZxid()
   if counter == nil then counter = tonumber(redis.call('GET', K_ZXID) or '0') end
   return counter
@@ -110,7 +112,7 @@ end
 -- functions: every local a closure captures makes each of the ~30 closures a write script
 -- builds per run costlier (Lua 5.1 walks its list of open upvalues for each), which costs
 -- more than the lines they would save.
-local lifetime = nil
+local lifetime
 
 --- Issues the next zxid: the counter + 1, or, in a new Redis lifetime, above the clock (and
 --- above `atLeast`, a zxid a client saw when the store is behind it). Every caller appends
@@ -161,12 +163,12 @@ end
 -- Writes recorded by a script that runs many (the multi script: group commit) go to the
 -- change log and their watchers together at its end: publishEvents(), which such a script
 -- must call before it returns. Off unless the script turns it on.
-local DEFER_EVENTS = false
+local DEFER_EVENTS
 -- The session whose call made the writes being recorded (the multi script sets it): its
 -- messages are marked own (`!<zxid> …`), and its `-others` registrations want none of them.
-local WRITER = nil
+local WRITER
 -- Change-log fields not yet written (DEFER_EVENTS): `<zxid>`, its lines, … in zxid order.
-local logFields = {}
+local logFields
 
 --- Appends one change-log entry holding `fields` (see KEYS[5]), `id` its last zxid.
 local function writeLog(id, fields)
@@ -194,7 +196,7 @@ end
 
 -- Recursively watched paths, read into a table once per script on first use: an event
 -- checks each of its ancestors, and a lookup here is far cheaper than a ZSCORE.
-local recursiveSet = nil
+local recursiveSet
 -- Above this many registrations a ZSCORE per ancestor is cheaper than reading them all.
 local RECURSIVE_SET_READ_MAX = 256
 
@@ -220,7 +222,7 @@ end
 
 -- Per path, the recursively watched paths at or above it; memoised, as one write's
 -- events share their parents.
-local coveringMemo = {}
+local coveringMemo
 local function recursiveOf(path)
   local c = coveringMemo[path]
   if c == nil then
@@ -263,10 +265,10 @@ local EVENT_DATA_MAX = 65536
 
 -- Per write recorded and not yet published: zxid, its event lines, and per recursive watch
 -- its lines (byWatch, watches) or nil.
-local outbox = {}
+local outbox
 -- Whether any watch is registered in the namespace at all (nil until read): a write
 -- nobody can be watching only goes to the change log.
-local watching = nil
+local watching
 local function anyWatch()
   if watching == nil then watching = redis.call('EXISTS', K_WATCHED) == 1 or recursivelyWatched() end
   return watching
@@ -597,3 +599,15 @@ local function sessionLive(sid)
   return deadline ~= false and tonumber(deadline) >= NOW
 end
 
+--- Starts a call: its keys and clock, and a fresh state (nothing of an earlier call's
+--- survives into this one). Every write script's main() calls it first.
+local function beginTree()
+  beginKeys()
+  K_ZXID, K_SESSIONS, K_TIMEOUTS, K_TTL, K_LOG, K_RECURSIVE, K_SESSION_SEQ =
+    KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+  T = redis.call('TIME')
+  NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
+  RECURSIVE_COUNT, counter, lifetime = nil, nil, nil
+  DEFER_EVENTS, WRITER, logFields = false, nil, {}
+  recursiveSet, coveringMemo, outbox, watching = nil, {}, {}, nil
+end
