@@ -10,7 +10,8 @@ import { EventFence } from './event-fence.js';
 import { childrenReply, dataReply, eventsFromLog, eventsFromMessage, FRESH, freshStat, packOps, STAT_FIELDS, statFrom } from './codec.js';
 import type { RedisLinks } from './connection.js';
 import { keySlot, namespaceKeys, type NamespaceKeys } from './keys.js';
-import { loadScripts, type ScriptName } from './scripts.js';
+import { isFunctionMissing, ScriptRunner } from './script-runner.js';
+import type { ScriptName } from './scripts.js';
 
 /** The page size of a paged getChildren given `after` but no `limit`: all the rest. */
 const MAX_PAGE = 2 ** 31 - 1;
@@ -29,12 +30,11 @@ const KIND_BITS: Record<InterestKind, number> = {
 /** Redis replies that mean "this server cannot serve you right now": retryable, like a lost link. */
 const TRANSIENT_REPLY = /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|UNBLOCKED)\b/;
 
-type ScriptFn = (...args: Array<string | number | Buffer>) => Promise<unknown>;
-
 /**
  * One client's connection to a namespace stored in Redis: every write is one Lua script
- * (atomic, one round trip, EVALSHA), reads are read-only scripts that return the last
- * zxid with the data, and watch events arrive over pub/sub on a second connection.
+ * (atomic, one round trip; a function of corral's library, or EVALSHA: see ScriptRunner),
+ * reads are scripts that return the last zxid with the data, and watch events arrive over
+ * pub/sub on a second connection.
  *
  * Watches cost in proportion to interest, as on a ZooKeeper server: a session's watches
  * (node, children, recursive) are registered in Redis (`i:<path>`, by the reads script, in
@@ -66,8 +66,13 @@ export class RedisBackend implements Backend {
   private sessionId = '';
   /** Reads wait here for the events Redis sent the session before them. */
   private readonly fence = new EventFence();
-  /** Script commands, bound to the commands connection (see script()). */
-  private readonly scripts = new Map<string, ScriptFn>();
+  /** Runs the scripts on the commands connection (functions or EVALSHA). */
+  private readonly scripts: ScriptRunner;
+  /**
+   * True while the scripts can run on the commands connection as it is now: false from a
+   * disconnect, or a call that found the library gone, until it is loaded again.
+   */
+  private scriptsReady = false;
   private eventListener: (ev: BackendEvent) => void = () => undefined;
   private linkListener: (up: boolean) => void = () => undefined;
   private linkUp = false;
@@ -83,6 +88,13 @@ export class RedisBackend implements Backend {
     multis: (sessionId, multis) => this.write('multi', sessionId, multis.length, ...multis.flat()) as Promise<unknown[]>,
     // Buffer replies keep getData's data binary-safe (the decoders take Buffers elsewhere).
     reads: (reads) => this.reads(reads.flat()),
+    cork: () => {
+      // A Cluster has no one socket: its calls go out as they come.
+      const socket = (this.cmd as { stream?: { cork?(): void; uncork(): void } }).stream;
+      if (typeof socket?.cork !== 'function') return () => undefined;
+      socket.cork();
+      return () => socket.uncork();
+    },
   });
 
   constructor(private readonly links: RedisLinks, namespace: string, private readonly logger: Logger) {
@@ -90,11 +102,8 @@ export class RedisBackend implements Backend {
     this.readsKeys = [this.keys.zxid, this.keys.sessions, this.keys.recursive];
     this.cmd = links.commands;
     if (links.subscriber) this.sub = links.subscriber;
-    for (const s of loadScripts().values()) {
-      if (typeof (this.cmd as unknown as Record<string, unknown>)[s.command] !== 'function') {
-        this.cmd.defineCommand(s.command, { numberOfKeys: s.numberOfKeys, lua: s.lua });
-      }
-    }
+    // The probe: the reads script with no reads and no session.
+    this.scripts = new ScriptRunner(this.cmd, links.cluster, logger, () => [...this.readsKeys, this.keys.prefix, '']);
   }
 
   /** True while both links (commands and events) are up. */
@@ -105,9 +114,14 @@ export class RedisBackend implements Backend {
   async open(): Promise<void> {
     if (this.opened) return;
     this.opened = true;
-    this.listen(this.cmd, 'close', () => this.updateLink());
-    this.listen(this.cmd, 'end', () => this.updateLink());
-    this.listen(this.cmd, 'ready', () => this.updateLink());
+    const down = () => {
+      this.scriptsReady = false;
+      this.updateLink();
+    };
+    this.listen(this.cmd, 'close', down);
+    this.listen(this.cmd, 'end', down);
+    // Back from a disconnect: the library may be gone (a restart without persistence).
+    this.listen(this.cmd, 'ready', () => void this.prepareScripts());
     let lastError: Error | undefined;
     const onError = (what: string) => (err: Error) => {
       lastError = err;
@@ -116,6 +130,8 @@ export class RedisBackend implements Backend {
     if (this.links.ownsCommands) this.listen(this.cmd, 'error', onError('connection'));
     try {
       await ready(this.cmd);
+      await this.scripts.prepare();
+      this.scriptsReady = true;
       this.sub ??= this.links.subscriberFor!(keySlot(this.keys.zxid));
       this.listen(this.sub, 'close', () => {
         this.subReady = false;
@@ -336,13 +352,13 @@ export class RedisBackend implements Backend {
   // ---- internals ------------------------------------------------------------------------
 
   private write(name: ScriptName, ...args: Array<string | number | Buffer>): Promise<unknown> {
-    const fn = this.script(name, false);
+    const fn = this.scripts.fn(name, false);
     return this.call(() => fn(...this.keys.writeKeys, this.keys.prefix, ...args));
   }
 
   /** A script that writes no znode: KEYS is the zxid key unless given, ARGV the prefix then `args`. */
   private read(name: ScriptName, args: Array<string | number | Buffer>, options: { buffers?: boolean; keys?: string[] } = {}): Promise<unknown> {
-    const fn = this.script(name, options.buffers ?? false);
+    const fn = this.scripts.fn(name, options.buffers ?? false);
     const keys = options.keys ?? [this.keys.zxid];
     return this.call(() => fn(...keys, this.keys.prefix, ...args));
   }
@@ -358,21 +374,39 @@ export class RedisBackend implements Backend {
   /** The reads script's call itself, outside call() (resubscribe runs it while the link is not up yet). */
   private async sendReads(args: string[]): Promise<unknown[]> {
     // Buffer replies keep getData's data binary-safe (the decoders take Buffers elsewhere).
-    const r = (await this.script('reads', true)(...this.readsKeys, this.keys.prefix, this.sessionId, ...args)) as unknown[];
+    const r = (await this.scripts.fn('reads', true)(...this.readsKeys, this.keys.prefix, this.sessionId, ...args)) as unknown[];
     this.fence.takeFrom(r);
     return r;
   }
 
-  /** The ioredis command of a script (bound once: it runs on every call). */
-  private script(name: ScriptName, buffers: boolean): ScriptFn {
-    const key = buffers ? `${name}+` : name;
-    let fn = this.scripts.get(key);
-    if (!fn) {
-      const s = loadScripts().get(name)!;
-      fn = (this.cmd as unknown as Record<string, ScriptFn>)[buffers ? `${s.command}Buffer` : s.command].bind(this.cmd);
-      this.scripts.set(key, fn);
+  /**
+   * Makes the scripts runnable on the commands connection (again), then lets the link count
+   * as up. On a lost link it waits for the next 'ready'.
+   */
+  private async prepareScripts(): Promise<void> {
+    // open() prepares the first time; after a close nothing is needed.
+    if (this.scripts.mode === null || this.closed || this.scriptsReady) return;
+    try {
+      await this.scripts.prepare();
+    } catch (err) {
+      this.logger.debug({ err }, 'redis: preparing scripts failed; again when the link is back');
+      return;
     }
-    return fn;
+    this.scriptsReady = true;
+    this.updateLink();
+  }
+
+  /**
+   * A call found the library gone while connected (FUNCTION FLUSH, a Cluster slot moved to
+   * a master without it): the link counts as down until it is loaded again, so the client
+   * suspends and catches up, as after any blip. (Calls sent meanwhile may have run or not:
+   * they fail as a lost link does.)
+   */
+  private functionMissing(): void {
+    if (!this.scriptsReady) return;
+    this.scriptsReady = false;
+    this.updateLink();
+    void this.prepareScripts();
   }
 
   /** Runs a Redis call; fails fast while the link is down and turns failures into typed errors. */
@@ -391,6 +425,10 @@ export class RedisBackend implements Backend {
     try {
       return await Promise.race([fn(), timeout]);
     } catch (err) {
+      if (isFunctionMissing(err)) {
+        this.functionMissing();
+        throw new ConnectionLossError(`Redis: ${(err as Error).message}; loading corral's functions again`, undefined, { cause: err });
+      }
       throw toCorralError(err);
     } finally {
       clearTimeout(timer);
@@ -449,7 +487,7 @@ export class RedisBackend implements Backend {
   }
 
   private updateLink(): void {
-    const up = !this.closed && this.cmd.status === 'ready' && this.subReady && this.sub.status === 'ready';
+    const up = !this.closed && this.cmd.status === 'ready' && this.scriptsReady && this.subReady && this.sub.status === 'ready';
     if (up === this.linkUp) return;
     this.linkUp = up;
     this.logger.debug({ up }, 'redis link');

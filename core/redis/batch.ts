@@ -41,6 +41,11 @@ export type PackedRead =
 export interface BatchSender {
   multis(sessionId: string, multis: PackedMulti[]): Promise<unknown[]>;
   reads(reads: PackedRead[]): Promise<unknown[]>;
+  /**
+   * Holds the connection's writes until the returned function is called, so the script
+   * calls of one flush leave in one socket write (one system call on each side).
+   */
+  cork?(): () => void;
 }
 
 type Queued = {
@@ -107,6 +112,7 @@ export class Batch {
     }
     if (queue.length === 0) return;
     this.queue = [];
+    const runs: Queued[][] = [];
     let start = 0;
     while (start < queue.length) {
       const first = queue[start];
@@ -121,9 +127,13 @@ export class Batch {
         if (bytes > MAX_BYTES) break;
         end++;
       }
-      this.send(queue.slice(start, end));
+      runs.push(queue.slice(start, end));
       start = end;
     }
+    // Several script calls (a create and the list read with it): one socket write.
+    const uncork = runs.length > 1 ? this.sender.cork?.() : undefined;
+    for (const run of runs) this.send(run);
+    uncork?.();
   }
 
   private send(run: Queued[]): void {

@@ -1,0 +1,135 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, ConnectionLossError, op, type Client, type SessionState, type WatchEvent } from '../../core/index.js';
+import { loadLibrary } from '../../core/redis/scripts.js';
+import { startRedis, type RedisServer } from '../faults/index.js';
+import { testNamespace } from '../namespace.js';
+
+/**
+ * How the scripts run: as functions of corral's library (Redis 7+), loaded by the first
+ * client and again after it is lost; with EVALSHA where functions are refused. Each test
+ * has a private redis-server, so the counts of commands and libraries are its own.
+ */
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
+});
+
+function later<T>(x: T, stop: (x: T) => Promise<unknown>): T {
+  cleanups.push(() => stop(x));
+  return x;
+}
+
+/** Script calls Redis ran, by command (INFO commandstats). */
+async function scriptCalls(redis: RedisServer): Promise<{ fcall: number; evalsha: number }> {
+  const info = String(await redis.command(['INFO', 'commandstats']));
+  const calls = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+  return { fcall: calls('fcall'), evalsha: calls('evalsha') + calls('eval') };
+}
+
+/** corral's libraries on the server. */
+async function libraries(redis: RedisServer): Promise<string[]> {
+  const list = (await redis.command(['FUNCTION', 'LIST'])) as unknown[][];
+  return list.map((lib) => String(lib[lib.indexOf('library_name') + 1])).filter((n) => n.startsWith('corral_'));
+}
+
+/** Writes of every kind, a watch, reads and a session's end: the scripts' behaviour, end to end. */
+async function exercise(zk: Client, other: Client): Promise<void> {
+  await zk.create('/app', 'x');
+  let fired: (ev: WatchEvent) => void = () => undefined;
+  const event = new Promise<WatchEvent>((resolve) => (fired = resolve));
+  await zk.getData('/app', { watch: (ev) => fired(ev) });
+  await other.setData('/app', 'y');
+  expect((await event).type).toBe('dataChanged');
+  await other.create('/app/e', '', { mode: 'ephemeral' });
+  const seq = await zk.multi([op.create('/app/q-', 'a', { mode: 'persistent_sequential' }), op.setData('/app', 'z')]);
+  expect(seq[0].type).toBe('create');
+  expect((await zk.getChildren('/app')).children.sort()).toEqual(['e', 'q-0000000001']);
+  await expect(zk.setData('/app', 'w', 0)).rejects.toMatchObject({ code: -103 });
+  await other.close();
+  expect((await zk.getChildren('/app')).children).toEqual(['q-0000000001']);
+  expect((await zk.getData('/app')).data.toString()).toBe('z');
+}
+
+function stateReached(zk: Client, wanted: SessionState): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (s: SessionState) => {
+      if (s !== wanted) return;
+      zk.off('state', on);
+      resolve();
+    };
+    zk.on('state', on);
+  });
+}
+
+describe('Redis scripts as functions', () => {
+  it('run as functions of one library (named by its code hash), loaded once for every client', async () => {
+    const redis = later(await startRedis(), (r) => r.stop());
+    const ns = testNamespace('fn');
+    const a = later(await connect({ redis: redis.url }, { namespace: ns, logger: quiet }), (z) => z.close());
+    const b = later(await connect({ redis: redis.url }, { namespace: ns, logger: quiet }), (z) => z.close());
+    await exercise(a, b);
+    expect(await libraries(redis)).toEqual([loadLibrary().name]);
+    const calls = await scriptCalls(redis);
+    expect(calls.fcall).toBeGreaterThan(10);
+    expect(calls.evalsha).toBe(0);
+  });
+
+  for (const [denied, why] of [['-function', 'FUNCTION'], ['-fcall', 'FCALL']] as const) {
+    it(`where an ACL denies ${why}, they run with EVALSHA and behave the same`, async () => {
+      const redis = later(await startRedis({ users: [{ name: 'app', password: 'pw', rules: `~corral:* &corral:* +@all ${denied}` }], defaultUser: true }), (r) => r.stop());
+      const url = `redis://app:pw@127.0.0.1:${redis.port}`;
+      const ns = testNamespace('eval');
+      const a = later(await connect({ redis: url }, { namespace: ns, logger: quiet }), (z) => z.close());
+      const b = later(await connect({ redis: url }, { namespace: ns, logger: quiet }), (z) => z.close());
+      await exercise(a, b);
+      const calls = await scriptCalls(redis);
+      expect(calls.evalsha).toBeGreaterThan(10);
+      // The probe that found FCALL refused is all: nothing ran as a function.
+      expect(calls.fcall).toBeLessThanOrEqual(denied === '-fcall' ? 0 : 2);
+    });
+  }
+
+  it('a library lost under live clients (FUNCTION FLUSH) is loaded again: a call in flight fails as a lost link would, then the same session carries on, its watches armed', async () => {
+    const redis = later(await startRedis(), (r) => r.stop());
+    const ns = testNamespace('flush');
+    const zk = later(await connect({ redis: redis.url }, { namespace: ns, logger: quiet }), (z) => z.close());
+    const other = later(await connect({ redis: redis.url }, { namespace: ns, logger: quiet }), (z) => z.close());
+    await zk.create('/app', 'x');
+    let fired: (ev: WatchEvent) => void = () => undefined;
+    const event = new Promise<WatchEvent>((resolve) => (fired = resolve));
+    await zk.getData('/app', { watch: (ev) => fired(ev) });
+    const session = other.sessionId;
+
+    await redis.command(['FUNCTION', 'FLUSH']);
+    expect(await libraries(redis)).toEqual([]);
+    const back = stateReached(other, 'reconnected');
+    const err = await other.setData('/app', 'y').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectionLossError);
+    await back;
+    expect(await libraries(redis)).toEqual([loadLibrary().name]);
+    expect(other.sessionId).toBe(session);
+    // The failed call did not run: the znode is as it was, and the watch still waits.
+    expect((await other.getData('/app')).data.toString()).toBe('x');
+    await other.setData('/app', 'y');
+    const ev = await event;
+    expect(ev.type).toBe('dataChanged');
+    expect((await zk.getData('/app')).data.toString()).toBe('y');
+  });
+
+  it('a Redis restarted without persistence gets the library again from the reconnecting client', async () => {
+    const redis = later(await startRedis({ args: ['--save', ''] }), (r) => r.stop());
+    const ns = testNamespace('restart');
+    const zk = later(await connect({ redis: redis.url }, { namespace: ns, logger: quiet }), (z) => z.close());
+    await zk.create('/app', 'x');
+    const expired = stateReached(zk, 'expired');
+    await redis.restart('SIGKILL');
+    // Everything was lost, the session with it: the client is told so once it is back.
+    await expired;
+    expect(await libraries(redis)).toEqual([loadLibrary().name]);
+    const fresh = later(await connect({ redis: redis.url }, { namespace: ns, logger: quiet }), (z) => z.close());
+    await fresh.create('/app', 'again');
+    expect((await fresh.getData('/app')).data.toString()).toBe('again');
+  });
+});
