@@ -7,6 +7,9 @@
  *
  *   npx tsx bench/lua-cost.ts [setData|create|delete|move] [k=16] [calls=1500]
  *
+ * As corral runs them: functions of its library (FCALL); BENCH_LUA_MODE=eval for EVALSHA
+ * (what corral falls back to where functions are refused).
+ *
  * Uses BENCH_REDIS_URL (default 127.0.0.1:6379) and its own namespace, removed afterwards.
  * CONFIG RESETSTAT clears the server's command statistics: point it at a private
  * redis-server if others rely on them.
@@ -15,7 +18,7 @@ import { Redis } from 'ioredis';
 import type { Op } from '../core/index.js';
 import { packOps } from '../core/redis/codec.js';
 import { namespaceKeys } from '../core/redis/keys.js';
-import { loadScripts, type ScriptName } from '../core/redis/scripts.js';
+import { loadLibrary, loadScripts, type ScriptName } from '../core/redis/scripts.js';
 import { benchNamespace, dropRedisNamespace, REDIS_URL } from './lib/corral.js';
 
 const KINDS = ['setData', 'create', 'delete', 'move'] as const;
@@ -27,13 +30,23 @@ const kind = kindArg as Kind;
 const K = Number(kArg);
 const CALLS = Number(callsArg);
 
+const MODE = process.env.BENCH_LUA_MODE === 'eval' ? 'evalsha' : 'fcall';
 const redis = new Redis(REDIS_URL);
 const scripts = loadScripts();
 for (const s of scripts.values()) redis.defineCommand(s.command, { numberOfKeys: s.numberOfKeys, lua: s.lua });
+if (MODE === 'fcall') {
+  await redis.call('FUNCTION', 'LOAD', loadLibrary().code).catch((err: Error) => {
+    if (!/already exists/.test(err.message)) throw err;
+  });
+}
 const namespace = benchNamespace('lua-cost');
 const keys = namespaceKeys(namespace);
-const call = (name: ScriptName, ...args: Array<string | number | Buffer>): Promise<unknown> =>
-  (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[scripts.get(name)!.command](...keys.writeKeys, keys.prefix, ...args);
+const call = (name: ScriptName, ...args: Array<string | number | Buffer>): Promise<unknown> => {
+  const s = scripts.get(name)!;
+  return MODE === 'fcall'
+    ? redis.call('FCALL', s.fn, s.numberOfKeys, ...keys.writeKeys, keys.prefix, ...args)
+    : (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[s.command](...keys.writeKeys, keys.prefix, ...args);
+};
 const multis = (sid: string, ops: () => Op[]): Array<string | number | Buffer> => {
   const args: Array<string | number | Buffer> = [sid, K];
   for (let i = 0; i < K; i++) {
@@ -70,11 +83,11 @@ try {
   for (let i = 0; i < warmup; i++) await call('multi', ...multis(sid, next));
   await redis.config('RESETSTAT');
   for (let i = 0; i < CALLS; i++) await call('multi', ...multis(sid, next));
-  const line = (await redis.info('commandstats')).split('\n').find((l) => l.startsWith('cmdstat_evalsha:'));
-  if (!line) throw new Error('no EVALSHA in INFO commandstats');
+  const line = (await redis.info('commandstats')).split('\n').find((l) => l.startsWith(`cmdstat_${MODE}:`));
+  if (!line) throw new Error(`no ${MODE} in INFO commandstats`);
   const usec = Number(/usec=(\d+)/.exec(line)![1]);
   const calls = Number(/calls=(\d+)/.exec(line)![1]);
-  console.log(`${kind}: ${(usec / calls / K).toFixed(2)} µs of Redis per multi (${K} per call, ${(usec / calls).toFixed(1)} µs per call, ${calls} calls)`);
+  console.log(`${kind} (${MODE}): ${(usec / calls / K).toFixed(2)} µs of Redis per multi (${K} per call, ${(usec / calls).toFixed(1)} µs per call, ${calls} calls)`);
 } finally {
   redis.disconnect();
   await dropRedisNamespace(namespace);

@@ -59,7 +59,8 @@ local function text(x)
   return s
 end
 
-local ABSENT = { exists = false }
+-- The view's entry of a znode that does not exist (per call, as the rest of the view: see main).
+local ABSENT
 -- In a reply, in place of a create's Stat: the znode as that create left it (codec.ts FRESH).
 local FRESH = -1
 
@@ -630,7 +631,7 @@ local function main()
   DEFER_EVENTS = true
   WRITER = sid
   NOW_S = T[1] .. string.format('%03d', math.floor(tonumber(T[2]) / 1000))
-  numText, parents, parentOrder = {}, nil, nil
+  numText, parents, parentOrder, ABSENT = {}, nil, nil, { exists = false }
   local k = tonumber(ARGV[3])
   local refused = sessionRefused(k)
   if refused then return refused end
