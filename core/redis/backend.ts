@@ -5,7 +5,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CreateMode, Op, OpResult, ReadOp, ReadResult, Stat } from '../types.js';
-import { Batch } from './batch.js';
+import { Batch, type PackedMulti } from './batch.js';
 import { EventFence } from './event-fence.js';
 import { childrenReply, dataReply, eventsFromLog, eventsFromMessage, FRESH, freshStat, packOps, STAT_FIELDS, statFrom } from './codec.js';
 import type { RedisLinks } from './connection.js';
@@ -85,7 +85,9 @@ export class RedisBackend implements Backend {
   private readonly detachers: Array<() => void> = [];
   /** Multis and reads waiting to go to Redis together (group commit). */
   private readonly batch = new Batch({
-    multis: (sessionId, multis) => this.write('multi', sessionId, multis.length, ...multis.flat()) as Promise<unknown[]>,
+    multis: (sessionId, multis, reads) => (reads.length === 0
+      ? this.write('multi', sessionId, multis.length, ...multis.flat()) as Promise<unknown[]>
+      : this.writeThenRead(sessionId, multis, reads.flat())),
     // Buffer replies keep getData's data binary-safe (the decoders take Buffers elsewhere).
     reads: (reads) => this.reads(reads.flat()),
     cork: () => {
@@ -354,6 +356,19 @@ export class RedisBackend implements Backend {
   private write(name: ScriptName, ...args: Array<string | number | Buffer>): Promise<unknown> {
     const fn = this.scripts.fn(name, false);
     return this.call(() => fn(...this.keys.writeKeys, this.keys.prefix, ...args));
+  }
+
+  /**
+   * One call of the multi script with reads behind its multis (see batch.ts): Buffer
+   * replies, for the reads' data; the fence takes what the reads' reply says.
+   */
+  private writeThenRead(sessionId: string, multis: PackedMulti[], reads: string[]): Promise<unknown[]> {
+    const fn = this.scripts.fn('multi', true);
+    return this.call(async () => {
+      const r = (await fn(...this.keys.writeKeys, this.keys.prefix, sessionId, multis.length, ...multis.flat(), ...reads)) as unknown[];
+      this.fence.takeFrom(r[multis.length] as unknown[]);
+      return r;
+    });
   }
 
   /** A script that writes no znode: KEYS is the zxid key unless given, ARGV the prefix then `args`. */

@@ -12,9 +12,13 @@
  * flight on one session pay that once instead of sixteen times. ZooKeeper's leader batches
  * its commits the same way.
  *
+ * Reads queued right behind writes ride in the writes' call: the multi script runs them
+ * after the writes, as the reads script would right after it (a lock's create and the list
+ * of contenders read with it: one script call, not two).
+ *
  * Order is the client's FIFO order (ZooKeeper's guarantee): calls queue in call order and
- * go out in that order on one connection, a run of reads or of one session's writes per
- * script call; before anything else is sent on the connection (a heartbeat, a catch-up),
+ * go out in that order on one connection, per script call a run of reads, or of one
+ * session's writes and the reads behind them; before anything else is sent on the connection (a heartbeat, a catch-up),
  * {@link Batch.flush} sends what is queued, so nothing overtakes an earlier call.
  *
  * When: a queued call waits only until the code running now and the promise callbacks it
@@ -39,7 +43,11 @@ export type PackedRead =
 
 /** Sends one session's multis, or reads, as one script call; resolves with one reply per call batched. */
 export interface BatchSender {
-  multis(sessionId: string, multis: PackedMulti[]): Promise<unknown[]>;
+  /**
+   * One reply per multi; with `reads` (queued behind them, run after them in the same
+   * call), one more: the reads' replies, one per read, as {@link reads} gives them.
+   */
+  multis(sessionId: string, multis: PackedMulti[], reads: PackedRead[]): Promise<unknown[]>;
   reads(reads: PackedRead[]): Promise<unknown[]>;
   /**
    * Holds the connection's writes until the returned function is called, so the script
@@ -118,11 +126,13 @@ export class Batch {
       const first = queue[start];
       let end = start + 1;
       let bytes = first.multi ? first.multi[1].length : first.read[1].length;
+      let reading = !first.multi;
       // ('p' reads' extra arguments are short: a child name and a number.)
       while (end < queue.length && end - start < MAX_CALLS) {
         const q = queue[end];
-        // A run is reads only, or one session's multis only.
-        if (first.multi ? q.sessionId !== first.sessionId : q.multi) break;
+        // A run is reads only, or one session's multis then reads.
+        if (q.multi ? reading || q.sessionId !== first.sessionId : false) break;
+        if (q.read) reading = true;
         bytes += q.multi ? q.multi[1].length : q.read[1].length;
         if (bytes > MAX_BYTES) break;
         end++;
@@ -140,9 +150,15 @@ export class Batch {
     let sent: Promise<unknown[]>;
     try {
       const first = run[0];
-      sent = first.multi
-        ? this.sender.multis(first.sessionId, run.map((q) => q.multi!))
-        : this.sender.reads(run.map((q) => q.read!));
+      if (first.multi) {
+        const multis = run.filter((q) => q.multi).map((q) => q.multi!);
+        const reads = run.slice(multis.length).map((q) => q.read!);
+        // The reads' replies come as one more reply, after the multis': spread over the run.
+        sent = this.sender.multis(first.sessionId, multis, reads)
+          .then((r) => (reads.length === 0 ? r : [...r.slice(0, multis.length), ...(r[multis.length] as unknown[])]));
+      } else {
+        sent = this.sender.reads(run.map((q) => q.read!));
+      }
     } catch (err) {
       for (const q of run) q.reject(err);
       return;

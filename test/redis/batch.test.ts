@@ -220,7 +220,43 @@ describe('redis group commit', () => {
     expect(ms).toBeLessThan(1200);
   });
 
-  it('script calls sent together (a create, and a list read made with it) leave in one socket write, in order', async () => {
+  it('reads queued behind writes ride in the writes\' script call, after them: a create and the list read with it are one call', async () => {
+    const { zk, sent } = await observedClient();
+    await zk.create('/locks');
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    await zk.create('/locks/blob', bytes);
+    const before = scriptCalls(sent);
+    const created = zk.create('/locks/n-', 'x', { mode: 'ephemeral_sequential' });
+    const listed = zk.getChildren('/locks');
+    const blob = zk.getData('/locks/blob');
+    const gone = zk.exists('/locks/none');
+    const [path, list, data, stat] = await Promise.all([created, listed, blob, gone]);
+    expect(scriptCalls(sent) - before).toBe(1);
+    // The reads ran after the write: the list holds the new znode; data comes back as bytes.
+    expect(list.children.sort()).toEqual(['blob', path.slice('/locks/'.length)].sort());
+    expect(Buffer.compare(data.data, bytes)).toBe(0);
+    expect(stat).toBeNull();
+    // A read queued before a write stays before it: two calls, and it does not see the write.
+    const early = zk.getChildren('/locks');
+    const late = zk.create('/locks/m', '');
+    const [seen] = await Promise.all([early, late]);
+    expect(seen.children).not.toContain('m');
+    expect(scriptCalls(sent) - before).toBe(3);
+  });
+
+  it('a read that rides behind a write still waits for the events that write sent the session first', async () => {
+    const { zk } = await observedClient();
+    await zk.create('/w', 'v0');
+    const order: string[] = [];
+    await zk.getData('/w', { watch: (ev) => order.push(`event ${ev.type}`) });
+    const write = zk.setData('/w', 'v1');
+    const read = zk.getData('/w').then((r) => order.push(`read ${r.data.toString()}`));
+    await Promise.all([write, read]);
+    // ZooKeeper's order: a client sees the watch event before the data that fired it.
+    expect(order).toEqual(['event dataChanged', 'read v1']);
+  });
+
+  it('script calls sent together (a list read, then a create queued behind it) leave in one socket write, in order', async () => {
     const base = new Redis(REDIS_URL);
     const zk = await connect({ redis: base }, { namespace: testNamespace('wb'), logger: quiet });
     cleanups.push(async () => {
@@ -238,11 +274,13 @@ describe('redis group commit', () => {
         orig(...a);
       };
     }
-    const created = zk.create('/locks/n-', 'x', { mode: 'ephemeral_sequential' });
+    // A read first, then a write: two script calls (the write must not overtake the read).
     const listed = zk.getChildren('/locks');
-    const [path, list] = await Promise.all([created, listed]);
+    const created = zk.create('/locks/n-', 'x', { mode: 'ephemeral_sequential' });
+    const [list, path] = await Promise.all([listed, created]);
     expect(writes).toBe(1);
-    expect(list.children).toEqual([path.slice('/locks/'.length)]);
+    expect(list.children).toEqual([]);
+    expect(path).toBe('/locks/n-0000000000');
     writes = 0;
     await zk.setData('/locks', 'y');
     expect(writes).toBe(1);

@@ -23,7 +23,12 @@
   its own events and change-log entry, its own success or failure. One call instead of k
   spares Redis the per-call work (script lookup, TIME, the session and lifetime checks,
   ~30 helper closures), which costs more than a small multi's own writes.
-  Returns one reply per multi, in order:
+  After the multis, optionally, reads: the reads script's ops (reads-3.lua: 2 per op, or 4
+  for a page), run after the multis and their events, as if by a call of the reads script
+  right after this one: the reads a client queued behind its writes (a lock's create and
+  the list of contenders read with it) ride in this call instead of one of their own.
+  Returns one reply per multi, in order (then, if reads followed, one more: the reads
+  script's reply to them):
     {0, zxid, now, results...}  results per op: create -> path + its Stat, setData -> its
                            Stat, delete/check -> nothing; a Stat is 10 fields (cz mz pz ct
                            mt v cv owner dataLength numChildren), or -1 for a create's
@@ -34,6 +39,7 @@
                            ephemerals, -8 bad arguments (deleting the root)
 ]]
 -- @include tree
+-- @include reads
 
 -- The calling session (ARGV[2]); set by main().
 local sid
@@ -633,11 +639,15 @@ local function main()
   NOW_S = T[1] .. string.format('%03d', math.floor(tonumber(T[2]) / 1000))
   numText, parents, parentOrder, ABSENT = {}, nil, nil, { exists = false }
   local k = tonumber(ARGV[3])
-  local refused = sessionRefused(k)
-  if refused then return refused end
-  local replies = {}
-  for j = 1, k do replies[j] = multiReply(tonumber(ARGV[2 + 2 * j]), ARGV[3 + 2 * j]) end
-  flushParents()
-  publishEvents()
+  local replies = sessionRefused(k)
+  if not replies then
+    replies = {}
+    for j = 1, k do replies[j] = multiReply(tonumber(ARGV[2 + 2 * j]), ARGV[3 + 2 * j]) end
+    flushParents()
+    publishEvents()
+  end
+  -- Reads queued behind the multis, after their events (so their reply accounts for them).
+  local from = 4 + 2 * k
+  if #ARGV >= from then replies[k + 1] = runReads(from, K_ZXID, K_SESSIONS, K_RECURSIVE, sid) end
   return replies
 end
