@@ -1,21 +1,14 @@
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BadArgumentsError, connect, ConnectionLossError, SystemError, type Client, type WatchEvent } from '../../core/index.js';
 import { startRedis, startSentinel, waitForReplication } from '../faults/index.js';
 import { testNamespace } from '../namespace.js';
+import { useCleanups } from './later.js';
 
 /** The ways users connect (URL, options, ACL user, their own ioredis instance, Sentinel). */
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
-});
-
-function later<T>(x: T, stop: (x: T) => Promise<unknown>): T {
-  cleanups.push(() => stop(x));
-  return x;
-}
+const later = useCleanups();
 
 /** Writes, reads and a watch: enough to prove scripts, reads and pub/sub all work. */
 async function exercise(zk: Client, other: Client): Promise<void> {

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect, ConnectionLossError, op, type Client, type SessionState, type WatchEvent } from '../../core/index.js';
 import { loadLibrary } from '../../core/redis/scripts.js';
 import { startRedis, type RedisServer } from '../faults/index.js';
 import { testNamespace } from '../namespace.js';
+import { useCleanups } from './later.js';
 
 /**
  * How the scripts run: as functions of corral's library (Redis 7+), loaded by the first
@@ -11,15 +12,7 @@ import { testNamespace } from '../namespace.js';
  */
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
-});
-
-function later<T>(x: T, stop: (x: T) => Promise<unknown>): T {
-  cleanups.push(() => stop(x));
-  return x;
-}
+const later = useCleanups();
 
 /** Script calls Redis ran, by command (INFO commandstats). */
 async function scriptCalls(redis: RedisServer): Promise<{ fcall: number; evalsha: number }> {
