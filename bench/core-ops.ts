@@ -11,7 +11,8 @@
  * from issuing the write to the watcher running, re-armed each time, over
  * BENCH_WATCH_SAMPLES rounds (default 5 000, after 100 unmeasured): a p99 rests on its
  * slowest 1 %, and over 1 000 rounds those 10 rounds made either peer's p99 swing by 2×
- * from run to run.
+ * from run to run. The subjects take turns (BENCH_ROUNDS, default 3, per workload; see
+ * measureAll).
  */
 import { performance } from 'node:perf_hooks';
 import type { Client } from '../core/index.js';
@@ -19,7 +20,7 @@ import { benchNamespace, corralConnect, corralRedisReady, dropRedisNamespace, ty
 import { closedLoop, type LoadResult } from './lib/load.js';
 import { isMain, machineLine, runMain } from './lib/main.js';
 import { banner, benchSeconds, fmtMs, fmtNum, fmtRatio, table, verdict } from './lib/report.js';
-import { summarize, type Summary } from './lib/stats.js';
+import { median, summarize, type Summary } from './lib/stats.js';
 import { startZooKeeper, zookeeperAvailable, type ZooKeeperServer } from './peers/zookeeper-server.js';
 import { ZkPeer, ZK_NODE_EXISTS, isZkError } from './peers/zk-client.js';
 
@@ -50,6 +51,8 @@ export interface CoreOpsResult {
   create: LoadResult;
   setData: LoadResult;
   getData: LoadResult;
+  /** Each round's rate, in turn order. */
+  rounds: Record<'create' | 'setData' | 'getData', number[]>;
   watch: Summary;
 }
 
@@ -121,37 +124,114 @@ async function zookeeperSubject(): Promise<Subject> {
   };
 }
 
-/** Runs every workload against one subject. */
-async function measure(subject: Subject, seconds: number, watchSamples: number): Promise<CoreOpsResult> {
+/** Rounds per workload: the subjects take turns, so a slow spell of the machine hits them alike. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WORKLOADS = ['create', 'setData', 'getData'] as const;
+type Workload = (typeof WORKLOADS)[number];
+
+/** A subject with its sessions open and the znodes the workloads use made. */
+interface Opened {
+  subject: Subject;
+  sessions: OpsSession[];
+}
+
+async function openSubject(subject: Subject): Promise<Opened> {
   const sessions: OpsSession[] = [];
   try {
     for (let i = 0; i < SESSIONS; i++) sessions.push(await subject.open());
     const s0 = sessions[0];
     for (const p of ['/bench', '/bench/create', '/bench/data']) await s0.ensure(p);
-    const laneNode = (s: number, l: number) => `/bench/data/n-${s}-${l}`;
     await Promise.all(sessions.flatMap((_, s) => Array.from({ length: INFLIGHT }, (_, l) => s0.ensure(laneNode(s, l), DATA))));
-    const load = { sessions: SESSIONS, inflight: INFLIGHT, durationMs: seconds * 1000, warmupMs: 1000 };
-
-    const create = await closedLoop(load, (s) => sessions[s].createSequential('/bench/create/n-', DATA));
-    const setData = await closedLoop(load, (s, l) => sessions[s].setData(laneNode(s, l), DATA));
-    const getData = await closedLoop(load, (s, l) => sessions[s].getData(laneNode(s, l)));
-
     await s0.ensure('/bench/watched', DATA);
-    const watcher = sessions[1];
-    const writer = sessions[2];
-    const latencies: number[] = [];
-    for (let i = 0; i < watchSamples + 100; i++) {
-      const { event } = await watcher.watchData('/bench/watched');
-      const t0 = performance.now();
-      await writer.setData('/bench/watched', DATA);
-      const t1 = await event;
-      if (i >= 100) latencies.push(t1 - t0);
-    }
-    return { subject: subject.name, create, setData, getData, watch: summarize(latencies) };
-  } finally {
-    await Promise.all(sessions.map((s) => s.close().catch(() => undefined)));
-    await subject.dispose().catch((err) => console.error(`${subject.name}: clean-up failed`, err));
+    return { subject, sessions };
+  } catch (err) {
+    await closeSubject({ subject, sessions });
+    throw err;
   }
+}
+
+async function closeSubject(o: Opened): Promise<void> {
+  await Promise.all(o.sessions.map((s) => s.close().catch(() => undefined)));
+  await o.subject.dispose().catch((err) => console.error(`${o.subject.name}: clean-up failed`, err));
+}
+
+const laneNode = (s: number, l: number) => `/bench/data/n-${s}-${l}`;
+
+function runWorkload(o: Opened, w: Workload, ms: number, warmupMs: number): Promise<LoadResult> {
+  const load = { sessions: SESSIONS, inflight: INFLIGHT, durationMs: ms, warmupMs };
+  const ss = o.sessions;
+  switch (w) {
+    case 'create': return closedLoop(load, (s) => ss[s].createSequential('/bench/create/n-', DATA));
+    case 'setData': return closedLoop(load, (s, l) => ss[s].setData(laneNode(s, l), DATA));
+    case 'getData': return closedLoop(load, (s, l) => ss[s].getData(laneNode(s, l)));
+  }
+}
+
+/** `rounds` watch round trips (after `warmup` unmeasured): their latencies. */
+async function runWatch(o: Opened, rounds: number, warmup: number): Promise<number[]> {
+  const watcher = o.sessions[1];
+  const writer = o.sessions[2];
+  const latencies: number[] = [];
+  for (let i = 0; i < rounds + warmup; i++) {
+    const { event } = await watcher.watchData('/bench/watched');
+    const t0 = performance.now();
+    await writer.setData('/bench/watched', DATA);
+    const t1 = await event;
+    if (i >= warmup) latencies.push(t1 - t0);
+  }
+  return latencies;
+}
+
+/**
+ * Every workload on every subject, the subjects taking turns: per workload, ROUNDS rounds
+ * of `seconds / ROUNDS` each (after a 1 s warm-up in the first, 0.3 s in the others), and
+ * the watch rounds in ROUNDS chunks. A subject's rate is its median round; its p50 / p99
+ * the median of its rounds'. The machine's pace drifts over minutes (a third slower or
+ * faster), and a peer measured whole minutes after the other took the drift for a ratio.
+ */
+async function measureAll(subjects: Subject[], seconds: number, watchSamples: number): Promise<Map<string, CoreOpsResult>> {
+  const opened: Opened[] = [];
+  try {
+    for (const s of subjects) opened.push(await openSubject(s));
+    const rounds = new Map<string, Record<Workload, LoadResult[]>>(opened.map((o) => [o.subject.name, { create: [], setData: [], getData: [] }]));
+    for (const w of WORKLOADS) {
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const o of opened) rounds.get(o.subject.name)![w].push(await runWorkload(o, w, (seconds * 1000) / ROUNDS, r === 0 ? 1000 : 300));
+      }
+    }
+    const watch = new Map<string, number[]>(opened.map((o) => [o.subject.name, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const o of opened) watch.get(o.subject.name)!.push(...(await runWatch(o, Math.ceil(watchSamples / ROUNDS), r === 0 ? 100 : 20)));
+    }
+    const out = new Map<string, CoreOpsResult>();
+    for (const o of opened) {
+      const name = o.subject.name;
+      const rs = rounds.get(name)!;
+      out.set(name, {
+        subject: name,
+        create: combine(rs.create), setData: combine(rs.setData), getData: combine(rs.getData),
+        rounds: { create: rs.create.map((x) => x.opsPerSec), setData: rs.setData.map((x) => x.opsPerSec), getData: rs.getData.map((x) => x.opsPerSec) },
+        watch: summarize(watch.get(name)!),
+      });
+    }
+    return out;
+  } finally {
+    for (const o of opened) await closeSubject(o);
+  }
+}
+
+/** One workload's rounds as one result: the median round's rate, the median p50 and p99. */
+function combine(rs: LoadResult[]): LoadResult {
+  const errors = rs.reduce((a, r) => a + r.errors, 0);
+  return {
+    count: rs.reduce((a, r) => a + r.count, 0),
+    opsPerSec: median(rs.map((r) => r.opsPerSec)),
+    p50: median(rs.map((r) => r.p50)),
+    p99: median(rs.map((r) => r.p99)),
+    max: Math.max(...rs.map((r) => r.max)),
+    errors,
+    firstError: rs.find((r) => r.errors > 0)?.firstError,
+  };
 }
 
 /** Runs the benchmark and prints the table; returns the raw figures. */
@@ -159,21 +239,23 @@ export async function runCoreOps(only: string[] = []): Promise<CoreOpsResult[]> 
   const seconds = benchSeconds(5);
   const watchSamples = Number(process.env.BENCH_WATCH_SAMPLES ?? 5000);
   const want = (k: string) => only.length === 0 || only.includes(k);
-  banner(`core ops (issue 3): ${SESSIONS} sessions × ${INFLIGHT} in flight, ${seconds} s per workload, 100 B data — ${machineLine()}`);
+  banner(`core ops (issue 3): ${SESSIONS} sessions × ${INFLIGHT} in flight, ${seconds} s per workload in ${ROUNDS} turns, 100 B data — ${machineLine()}`);
 
-  const results = new Map<string, CoreOpsResult>();
+  const subjects: Subject[] = [];
   const skipped: string[] = [];
   if (want('redis')) {
     const ready = await corralRedisReady();
-    if (ready.ok) results.set('corral-redis', await measure(corralSubject('redis'), seconds, watchSamples));
+    if (ready.ok) subjects.push(corralSubject('redis'));
     else skipped.push(`corral-redis: ${ready.reason}`);
   }
   if (want('zk')) {
-    if (zookeeperAvailable()) results.set('zookeeper', await measure(await zookeeperSubject(), seconds, watchSamples));
+    if (zookeeperAvailable()) subjects.push(await zookeeperSubject());
     else skipped.push('zookeeper: not installed (bench/setup.sh)');
   }
-  if (want('memory')) results.set('corral-memory', await measure(corralSubject('memory'), seconds, watchSamples));
-
+  const results = await measureAll(subjects, seconds, watchSamples);
+  // Alone, afterwards: its store lives in this process's heap (half a million znodes after
+  // the creates), which would slow every garbage collection of the peers' turns.
+  if (want('memory')) for (const [k, v] of await measureAll([corralSubject('memory')], seconds, watchSamples)) results.set(k, v);
   printCoreOps(results);
   for (const s of skipped) console.log(`skipped ${s}`);
   return [...results.values()];
@@ -199,6 +281,10 @@ function printCoreOps(results: Map<string, CoreOpsResult>): void {
     Number.isFinite(watchRatio) ? (watchRatio >= 1 ? 'met (≤ ZooKeeper)' : `MISSED (${fmtMs(redis!.watch.p99 - zk!.watch.p99)} slower)`) : 'n/a']);
   console.log(table(['workload', ...cols, 'redis/zk', 'target'], rows));
   console.log('ratio: corral-redis over ZooKeeper for throughput; ZooKeeper latency over corral-redis for watches (> 1 = corral faster)');
+  if (redis && zk) {
+    const turns = (w: 'create' | 'setData' | 'getData') => redis.rounds[w].map((x, i) => fmtRatio(x / zk.rounds[w][i])).join(', ');
+    console.log(`each turn, corral-redis ÷ ZooKeeper: create ${turns('create')}; setData ${turns('setData')}; getData ${turns('getData')}`);
+  }
 }
 
 if (isMain(import.meta.url)) runMain(async () => void (await runCoreOps(process.argv.slice(2))));
