@@ -3,7 +3,8 @@
  * (default 5): corral's Mutex (recipes/) on Redis, ZooKeeper 3.8's lock recipe on
  * node-zookeeper-client, and redis-semaphore's Mutex on the same Redis; acquisitions/s and
  * ratios. Every run also checks mutual exclusion (no two holders at once) and reports
- * fairness (fewest / most acquisitions of one contender).
+ * fairness (fewest / most acquisitions of one contender). The three take turns
+ * (BENCH_ROUNDS, default 3; see takeTurns); corral's memory backend runs alone afterwards.
  *
  * Then leader fail-over: a leader process is SIGKILLed; time until a standby process is
  * elected — corral's LeaderLatch on Redis at a 1 s session timeout vs ZooKeeper at its
@@ -22,7 +23,7 @@ import { benchNamespace, corralConnect, corralRedisReady, dropRedisNamespace, RE
 import { yielder } from './lib/load.js';
 import { isMain, machineLine, runMain } from './lib/main.js';
 import { banner, benchSeconds, fmtMs, fmtNum, fmtRatio, table, verdict } from './lib/report.js';
-import { summarize } from './lib/stats.js';
+import { median, summarize } from './lib/stats.js';
 import { startZooKeeper, zookeeperAvailable } from './peers/zookeeper-server.js';
 import { ZkPeer } from './peers/zk-client.js';
 import { ZkMutex } from './peers/zk-lock.js';
@@ -44,12 +45,22 @@ export interface LockResult {
   maxPerContender: number;
   /** Times two contenders held the lock at once (must be 0). */
   overlaps: number;
+  /** Each turn's rate, in turn order. */
+  turns: number[];
   p50: number;
   p99: number;
 }
 
-/** Runs the acquire → release loop on every contender for `ms`; measures and checks exclusion. */
-async function hammer(subject: string, contenders: Contender[], ms: number): Promise<LockResult> {
+/** One turn of a subject: acquisitions per contender, the waits, the overlaps, the time. */
+interface Turn {
+  counts: number[];
+  waits: number[];
+  overlaps: number;
+  elapsedMs: number;
+}
+
+/** Runs the acquire → release loop on every contender for `ms` after `warmMs`; measures and checks exclusion. */
+async function hammer(contenders: Contender[], ms: number, warmMs: number): Promise<Turn> {
   let holders = 0;
   let overlaps = 0;
   const counts = contenders.map(() => 0);
@@ -69,81 +80,129 @@ async function hammer(subject: string, contenders: Contender[], ms: number): Pro
       await c.release();
     }
   };
-  // Warm-up, then the measured run.
-  const warm = performance.now() + 1000;
+  const warm = performance.now() + warmMs;
   await Promise.all(contenders.map((c, i) => loop(c, i, warm, false)));
   const start = performance.now();
   const end = start + ms;
   await Promise.all(contenders.map((c, i) => loop(c, i, end, true)));
-  const elapsed = performance.now() - start;
-  const total = counts.reduce((a, b) => a + b, 0);
-  const s = summarize(waits);
-  return {
-    subject, acquisitionsPerSec: (total * 1000) / elapsed,
-    minPerContender: Math.min(...counts), maxPerContender: Math.max(...counts), overlaps, p50: s.p50, p99: s.p99,
-  };
+  return { counts, waits, overlaps, elapsedMs: performance.now() - start };
 }
 
-async function corralThroughput(kind: CorralBackendKind, ms: number): Promise<LockResult> {
+/** A lock implementation's 8 contenders, ready, and how to let them go. */
+interface LockSubject {
+  name: string;
+  contenders: Contender[];
+  close(): Promise<void>;
+}
+
+async function corralSubject(kind: CorralBackendKind): Promise<LockSubject> {
   const namespace = benchNamespace('bench-lock');
   const clients: Client[] = [];
+  const close = async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    if (kind === 'redis') await dropRedisNamespace(namespace);
+  };
   try {
     for (let i = 0; i < CONTENDERS; i++) clients.push(await corralConnect(kind, namespace, { sessionTimeoutMs: 10_000 }));
     await ensurePath(clients[0], '/bench/lock');
-    const contenders = clients.map((zk): Contender => {
-      const m = new Mutex(zk, '/bench/lock');
-      let lease: Awaited<ReturnType<Mutex['acquire']>> | null = null;
-      return {
-        acquire: async () => void (lease = await m.acquire()),
-        release: async () => { const l = lease!; lease = null; await l.release(); },
-      };
-    });
-    return await hammer(`corral-${kind}`, contenders, ms);
-  } finally {
-    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-    if (kind === 'redis') await dropRedisNamespace(namespace);
+  } catch (err) {
+    await close();
+    throw err;
   }
+  const contenders = clients.map((zk): Contender => {
+    const m = new Mutex(zk, '/bench/lock');
+    let lease: Awaited<ReturnType<Mutex['acquire']>> | null = null;
+    return {
+      acquire: async () => void (lease = await m.acquire()),
+      release: async () => { const l = lease!; lease = null; await l.release(); },
+    };
+  });
+  return { name: `corral-${kind}`, contenders, close };
 }
 
-async function zookeeperThroughput(ms: number): Promise<LockResult> {
+async function zookeeperSubject(): Promise<LockSubject> {
   const server = await startZooKeeper();
   const peers: ZkPeer[] = [];
+  const close = async () => {
+    await Promise.all(peers.map((p) => p.close()));
+    await server.stop();
+  };
   try {
     for (let i = 0; i < CONTENDERS; i++) peers.push(await ZkPeer.connect(server.connectString, 10_000));
     await peers[0].mkdirp('/bench/lock');
-    const contenders = peers.map((zk) => new ZkMutex(zk, '/bench/lock'));
-    return await hammer('zookeeper', contenders.map((m) => ({ acquire: () => m.acquire(), release: () => m.release() })), ms);
-  } finally {
-    await Promise.all(peers.map((p) => p.close()));
-    await server.stop();
+  } catch (err) {
+    await close();
+    throw err;
   }
+  const contenders = peers.map((zk) => new ZkMutex(zk, '/bench/lock'));
+  return { name: 'zookeeper', contenders: contenders.map((m) => ({ acquire: () => m.acquire(), release: () => m.release() })), close };
 }
 
-async function redisSemaphoreThroughput(ms: number): Promise<LockResult> {
+async function redisSemaphoreSubject(): Promise<LockSubject> {
   const key = benchNamespace('bench-lock-rs');
   const clients: Redis[] = [];
-  try {
-    for (let i = 0; i < CONTENDERS; i++) clients.push(new Redis(REDIS_URL));
-    // The library's defaults (retryInterval 10 ms polling, lockTimeout 10 s): what a user gets.
-    const contenders = clients.map((r) => new RedisSemaphoreMutex(r, key));
-    return await hammer('redis-semaphore', contenders.map((m) => ({ acquire: () => m.acquire(), release: () => m.release() })), ms);
-  } finally {
-    await clients[0]?.del(`mutex:${key}`).catch(() => undefined);
-    for (const c of clients) c.disconnect();
+  for (let i = 0; i < CONTENDERS; i++) clients.push(new Redis(REDIS_URL));
+  // The library's defaults (retryInterval 10 ms polling, lockTimeout 10 s): what a user gets.
+  const contenders = clients.map((r) => new RedisSemaphoreMutex(r, key));
+  return {
+    name: 'redis-semaphore',
+    contenders: contenders.map((m) => ({ acquire: () => m.acquire(), release: () => m.release() })),
+    close: async () => {
+      await clients[0]?.del(`mutex:${key}`).catch(() => undefined);
+      for (const c of clients) c.disconnect();
+    },
+  };
+}
+
+/** Rounds per subject: they take turns, so a slow spell of the machine hits them alike. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+/**
+ * The subjects take turns, ROUNDS turns of `ms / ROUNDS` each (after a 1 s warm-up in the
+ * first, 0.3 s in the others). A subject's rate is its median turn's; counts per contender
+ * and overlaps add up over its turns, waits are pooled.
+ */
+async function takeTurns(subjects: LockSubject[], ms: number): Promise<LockResult[]> {
+  const turns = new Map<string, Turn[]>(subjects.map((s) => [s.name, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const s of subjects) turns.get(s.name)!.push(await hammer(s.contenders, ms / ROUNDS, r === 0 ? 1000 : 300));
   }
+  return subjects.map((s) => {
+    const ts = turns.get(s.name)!;
+    const counts = s.contenders.map((_, i) => ts.reduce((a, t) => a + t.counts[i], 0));
+    const w = summarize(ts.flatMap((t) => t.waits));
+    const rates = ts.map((t) => (t.counts.reduce((a, b) => a + b, 0) * 1000) / t.elapsedMs);
+    return {
+      subject: s.name, acquisitionsPerSec: median(rates), turns: rates,
+      minPerContender: Math.min(...counts), maxPerContender: Math.max(...counts),
+      overlaps: ts.reduce((a, t) => a + t.overlaps, 0), p50: w.p50, p99: w.p99,
+    };
+  });
 }
 
 export async function runLockThroughput(): Promise<LockResult[]> {
   const seconds = benchSeconds(5);
-  banner(`lock (issue 4): one mutex, ${CONTENDERS} contenders acquire → release, ${seconds} s — ${machineLine()}`);
+  banner(`lock (issue 4): one mutex, ${CONTENDERS} contenders acquire → release, ${seconds} s each in ${ROUNDS} turns — ${machineLine()}`);
+  const subjects: LockSubject[] = [];
   const results: LockResult[] = [];
-  const ready = await corralRedisReady();
-  if (ready.ok) results.push(await corralThroughput('redis', seconds * 1000));
-  else console.log(`skipped corral-redis: ${ready.reason}`);
-  if (zookeeperAvailable()) results.push(await zookeeperThroughput(seconds * 1000));
-  else console.log('skipped zookeeper: not installed (bench/setup.sh)');
-  results.push(await redisSemaphoreThroughput(seconds * 1000));
-  results.push(await corralThroughput('memory', seconds * 1000));
+  try {
+    const ready = await corralRedisReady();
+    if (ready.ok) subjects.push(await corralSubject('redis'));
+    else console.log(`skipped corral-redis: ${ready.reason}`);
+    if (zookeeperAvailable()) subjects.push(await zookeeperSubject());
+    else console.log('skipped zookeeper: not installed (bench/setup.sh)');
+    subjects.push(await redisSemaphoreSubject());
+    results.push(...(await takeTurns(subjects, seconds * 1000)));
+  } finally {
+    for (const s of subjects) await s.close();
+  }
+  // Alone, afterwards: in-process, it would only take CPU from the others' turns.
+  const memory = await corralSubject('memory');
+  try {
+    results.push(...(await takeTurns([memory], seconds * 1000)));
+  } finally {
+    await memory.close();
+  }
 
   const corral = results.find((r) => r.subject === 'corral-redis');
   const rows = results.map((r) => {
@@ -154,6 +213,12 @@ export async function runLockThroughput(): Promise<LockResult[]> {
   });
   console.log(table(['lock', 'acquisitions/s', 'wait p50 / p99', 'min / max per contender', 'overlaps', 'corral-redis ÷', 'target'], rows));
   for (const r of results) if (r.overlaps > 0) console.log(`!! ${r.subject}: mutual exclusion violated ${r.overlaps} times`);
+  if (corral) {
+    for (const r of results) {
+      if (r === corral || r.subject === 'corral-memory') continue;
+      console.log(`each turn, corral-redis ÷ ${r.subject}: ${corral.turns.map((x, i) => fmtRatio(x / r.turns[i])).join(', ')}`);
+    }
+  }
   return results;
 }
 
