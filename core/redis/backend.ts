@@ -404,7 +404,9 @@ export class RedisBackend implements Backend {
     try {
       await this.scripts.prepare();
     } catch (err) {
-      this.logger.debug({ err }, 'redis: preparing scripts failed; again when the link is back');
+      this.logger.debug({ err }, 'redis: preparing scripts failed; trying again');
+      // On a link that stays up, retry; a link that went down retries on its next 'ready'.
+      if (this.cmd.status === 'ready') setTimeout(() => void this.prepareScripts(), 100).unref();
       return;
     }
     this.scriptsReady = true;

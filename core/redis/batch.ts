@@ -140,7 +140,7 @@ export class Batch {
       runs.push(queue.slice(start, end));
       start = end;
     }
-    // Several script calls (a create and the list read with it): one socket write.
+    // Several script calls (reads, then a write queued behind them; a batch split by size): one socket write.
     const uncork = runs.length > 1 ? this.sender.cork?.() : undefined;
     for (const run of runs) this.send(run);
     uncork?.();
