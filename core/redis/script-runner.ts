@@ -65,7 +65,7 @@ export class ScriptRunner {
       this.mode = 'functions';
     } catch (err) {
       if ((err as Error)?.name !== 'ReplyError') throw err;
-      if (this.mode !== 'eval') this.logger.info({ reason: (err as Error).message }, 'redis: functions unavailable here (Redis < 7, or an ACL without FUNCTION/FCALL); scripts run with EVALSHA');
+      if (this.mode !== 'eval') this.logger.debug({ reason: (err as Error).message }, 'redis: functions unavailable here (Redis < 7, or an ACL without FUNCTION/FCALL); scripts run with EVALSHA');
       this.mode = 'eval';
     }
   }
