@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { connect, ConnectionLossError, op, type Client, type SessionState, type WatchEvent } from '../../core/index.js';
-import { loadLibrary } from '../../core/redis/scripts.js';
+import { loadLibrary, loadScripts } from '../../core/redis/scripts.js';
 import { startRedis, type RedisServer } from '../faults/index.js';
 import { testNamespace } from '../namespace.js';
 import { useCleanups } from './later.js';
@@ -57,6 +57,17 @@ function stateReached(zk: Client, wanted: SessionState): Promise<void> {
 }
 
 describe('Redis scripts as functions', () => {
+  it('every script compiles in both forms: its EVAL script, and the library with one function per script', async () => {
+    const redis = later(await startRedis(), (r) => r.stop());
+    for (const s of loadScripts().values()) {
+      expect(String(await redis.command(['SCRIPT', 'LOAD', s.lua]))).toMatch(/^[0-9a-f]{40}$/);
+    }
+    expect(String(await redis.command(['FUNCTION', 'LOAD', loadLibrary().code]))).toBe(loadLibrary().name);
+    const list = (await redis.command(['FUNCTION', 'LIST', 'WITHCODE'])) as unknown[][];
+    const functions = list[0][list[0].indexOf('functions') + 1] as unknown[][];
+    expect(functions.map((f) => String(f[f.indexOf('name') + 1])).sort()).toEqual([...loadScripts().values()].map((s) => s.fn).sort());
+  });
+
   it('run as functions of one library (named by its code hash), loaded once for every client', async () => {
     const redis = later(await startRedis(), (r) => r.stop());
     const ns = testNamespace('fn');
