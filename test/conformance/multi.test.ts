@@ -90,6 +90,56 @@ describe.each(harnesses)('multi — $name', (harness) => {
     expect(f.numChildren).toBe(2);
   });
 
+  it('sets a last word and deletes the znode (a lock\'s release): stat, events, owner and errors as for any multi', async () => {
+    const a = await ctx.client();
+    const b = await ctx.client();
+    await a.create('/rel');
+    await b.create('/rel/e', 'held', { mode: 'ephemeral' });
+    await a.setData('/rel/e', 'held again').catch(() => undefined);
+    const before = (await a.exists('/rel/e'))!;
+    const kids = recorder();
+    const node = recorder();
+    await a.getChildren('/rel', { watch: kids.watcher });
+    await a.getData('/rel/e', { watch: node.watcher, includeData: true });
+    const [set, del] = await b.multi([op.setData('/rel/e', 'released', before.version), op.delete('/rel/e', before.version + 1)]);
+    expect(del.type).toBe('delete');
+    const stat = (set as Extract<typeof set, { type: 'setData' }>).stat;
+    expect([stat.czxid, stat.version, stat.cversion, stat.dataLength, stat.numChildren, stat.ephemeralOwner, stat.ctime])
+      .toEqual([before.czxid, before.version + 1, before.cversion, 8, 0, b.sessionId, before.ctime]);
+    expect(stat.mzxid).toBeGreaterThan(before.mzxid);
+    expect(stat.pzxid).toBe(before.pzxid);
+    expect(await a.exists('/rel/e')).toBeNull();
+    const parent = (await a.exists('/rel'))!;
+    expect([parent.numChildren, parent.cversion, parent.pzxid]).toEqual([0, 2, stat.mzxid]);
+    // A data watch fires once, on the first of the multi's events: the change, with its data.
+    expect(await node.next()).toMatchObject({ type: 'dataChanged', path: '/rel/e', zxid: stat.mzxid });
+    expect((node.events[0].data ?? Buffer.alloc(0)).toString()).toBe('released');
+    expect((await kids.next()).type).toBe('childrenChanged');
+    // Gone from its session's ephemerals: the session's end deletes nothing more.
+    await b.close();
+    expect((await a.exists('/rel'))!.cversion).toBe(2);
+    // Errors name the failing op, and nothing is written.
+    await a.create('/rel/p', 'x');
+    await a.create('/rel/p/kid');
+    await a.create('/rel/q', 'x');
+    await expectUnchanged(a, async () => {
+      const cases: Array<[string, number, number, number, unknown]> = [
+        ['/rel/none', -1, -1, 0, NoNodeError],
+        ['/rel/q', 3, -1, 0, BadVersionError],
+        ['/rel/q', 0, 0, 1, BadVersionError],
+        ['/rel/p', -1, -1, 1, NotEmptyError],
+      ];
+      for (const [path, setVersion, deleteVersion, index, type] of cases) {
+        const err = await a.multi([op.setData(path, 'w', setVersion), op.delete(path, deleteVersion)]).then(() => null, (e: unknown) => e);
+        expect(err, `${path} ${setVersion} ${deleteVersion}`).toBeInstanceOf(type as new () => Error);
+        expect((err as MultiFailure).opIndex, `${path} ${setVersion} ${deleteVersion}`).toBe(index);
+      }
+    });
+    // Versions that match: the delete sees the setData's version.
+    await a.multi([op.setData('/rel/q', 'w', 0), op.delete('/rel/q', 1)]);
+    expect(await a.exists('/rel/q')).toBeNull();
+  });
+
   it('later ops see earlier ones: create a parent then its child, bump then check a version, delete a child then its parent', async () => {
     const a = await ctx.client();
     await a.multi([op.create('/p'), op.create('/p/c'), op.setData('/p', 'x'), op.check('/p', 1)]);

@@ -417,8 +417,8 @@ local function sessionRefused(k)
 end
 --[[
   Fast paths: a multi of one create (persistent or ephemeral, sequential or not), one
-  setData, one delete, or a create and a delete of unrelated znodes (a move), which is what
-  most calls are, written straight through: the same checks, writes, events and reply as
+  setData, one delete, a create and a delete of unrelated znodes (a move), or a setData and
+  a delete of one znode (a lock's release), which is what most calls are, written straight through: the same checks, writes, events and reply as
   runMulti makes for them, without its view of the multi (some 25 tables and 10 closures
   per multi: allocation is most of what a script costs Redis). Each returns nil where
   runMulti must decide (the root, a store that lost it, a container parent, ops that touch
@@ -515,13 +515,14 @@ local function checkDelete(path, cut, version, index)
   return { path = path, parent = parent, pcv = pf[1] and tonumber(pf[1]) or 0, owner = f[4], mode = f[5] }
 end
 
-local function writeDelete(d, zs, events)
+--- `lastWord`: the data the multi set on the znode before deleting it, if it did.
+local function writeDelete(d, zs, events, lastWord)
   redis.call('DEL', nodeKey(d.path))
   redis.call('ZREM', childKey(d.parent), leafOf(d.path, d.parent))
   redis.call('HSET', nodeKey(d.parent), 'cv', text(d.pcv + 1), 'pz', zs)
   if d.owner and d.owner ~= '' then redis.call('SREM', ephKey(d.owner), d.path) end
   if d.mode == TTL_MODE then redis.call('ZREM', K_TTL, d.path) end
-  addEvent(events, 'd', d.path, d.parent)
+  addEvent(events, 'd', d.path, d.parent, lastWord)
   addEvent(events, 'h', d.parent, '')
 end
 
@@ -600,6 +601,33 @@ local function fastSetData(path, version, data)
   return { 0, zxid, NOW_S, cz, zs, f[5] or cz, f[6], NOW_S, v, cv, f[4] or '', #data, numChildrenOf(path, cv) }
 end
 
+--- A setData then a delete of the same znode: a last word (the locks' release mark, which
+--- the waiter behind gets with the deletion; recipes/internal/protected.ts). The same
+--- checks, writes, events (dataChanged then deleted, both with the data, then the parent's
+--- childrenChanged) and reply as runMulti's: the setData's Stat as it left the znode.
+--- Nil for runMulti: the root, a container parent (its cascade).
+local function fastSetDataDelete(path, cut, setVersion, data, deleteVersion)
+  if path == '/' then return nil end
+  local f = redis.call('HMGET', nodeKey(path), 'cz', 'v', 'cv', 'o', 'm', 'pz', 'ct')
+  local cz = f[1]
+  if not cz then return { E_NONODE, 0, path } end
+  local v = f[2] and tonumber(f[2]) or 0
+  if setVersion ~= -1 and setVersion ~= v then return { E_BADVERSION, 0, path } end
+  v = v + 1
+  if deleteVersion ~= -1 and deleteVersion ~= v then return { E_BADVERSION, 1, path } end
+  local cv = f[3] and tonumber(f[3]) or 0
+  if numChildrenOf(path, cv) > 0 then return { E_NOTEMPTY, 1, path } end
+  local parent = parentAt(path, cut)
+  local pf = redis.call('HMGET', nodeKey(parent), 'cv', 'm')
+  if pf[2] == 'container' then return nil end
+  local zxid, zs = issueNow()
+  local events = {}
+  addEvent(events, 'm', path, '', data)
+  writeDelete({ path = path, parent = parent, pcv = pf[1] and tonumber(pf[1]) or 0, owner = f[4], mode = f[5] }, zs, events, data)
+  emit(zxid, events, zs)
+  return { 0, zxid, NOW_S, cz, zs, f[6] or cz, f[7], NOW_S, v, cv, f[4] or '', #data, 0 }
+end
+
 --- One multi's reply: by a fast path when it has one, else by runMulti.
 local function multiReply(n, packed)
   if n == 1 then
@@ -618,11 +646,13 @@ local function multiReply(n, packed)
   end
   flushParents()
   if n == 2 then
-    local t1, mode1, _, cut1, path1, data1, at = struct.unpack('>c1BdIIc0Ic0', packed)
-    if t1 == 'c' and mode1 <= 3 then
+    local t1, mode1, num1, cut1, path1, data1, at = struct.unpack('>c1BdIIc0Ic0', packed)
+    if (t1 == 'c' and mode1 <= 3) or t1 == 's' then
       local t2, _, num2, cut2, path2 = struct.unpack('>c1BdIIc0Ic0', packed, at)
       if t2 == 'd' then
-        local r = fastCreateDelete({ path1, cut1, MODES[mode1], data1 }, { path2, cut2, num2 })
+        local r
+        if t1 == 'c' then r = fastCreateDelete({ path1, cut1, MODES[mode1], data1 }, { path2, cut2, num2 })
+        elseif path2 == path1 then r = fastSetDataDelete(path1, cut2, num1, data1, num2) end
         if r then return r end
       end
     end
