@@ -18,8 +18,9 @@ import { Redis } from 'ioredis';
 import type { Op } from '../core/index.js';
 import { packOps } from '../core/redis/codec.js';
 import { namespaceKeys } from '../core/redis/keys.js';
-import { loadLibrary, loadScripts, type ScriptName } from '../core/redis/scripts.js';
-import { benchNamespace, dropRedisNamespace, REDIS_URL } from './lib/corral.js';
+import { ScriptRunner } from '../core/redis/script-runner.js';
+import type { ScriptName } from '../core/redis/scripts.js';
+import { benchNamespace, dropRedisNamespace, quietLogger, REDIS_URL } from './lib/corral.js';
 
 const KINDS = ['setData', 'create', 'delete', 'move'] as const;
 type Kind = (typeof KINDS)[number];
@@ -30,23 +31,17 @@ const kind = kindArg as Kind;
 const K = Number(kArg);
 const CALLS = Number(callsArg);
 
-const MODE = process.env.BENCH_LUA_MODE === 'eval' ? 'evalsha' : 'fcall';
 const redis = new Redis(REDIS_URL);
-const scripts = loadScripts();
-for (const s of scripts.values()) redis.defineCommand(s.command, { numberOfKeys: s.numberOfKeys, lua: s.lua });
-if (MODE === 'fcall') {
-  await redis.call('FUNCTION', 'LOAD', loadLibrary().code).catch((err: Error) => {
-    if (!/already exists/.test(err.message)) throw err;
-  });
-}
 const namespace = benchNamespace('lua-cost');
 const keys = namespaceKeys(namespace);
-const call = (name: ScriptName, ...args: Array<string | number | Buffer>): Promise<unknown> => {
-  const s = scripts.get(name)!;
-  return MODE === 'fcall'
-    ? redis.call('FCALL', s.fn, s.numberOfKeys, ...keys.writeKeys, keys.prefix, ...args)
-    : (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[s.command](...keys.writeKeys, keys.prefix, ...args);
-};
+// The scripts as corral runs them (core/redis/script-runner.ts): the library loaded if
+// missing, FCALL; or EVALSHA when asked.
+const runner = new ScriptRunner(redis, false, quietLogger, () => [keys.zxid, keys.sessions, keys.recursive, keys.prefix, '']);
+await runner.prepare();
+if (process.env.BENCH_LUA_MODE === 'eval') runner.mode = 'eval';
+const MODE = runner.mode === 'functions' ? 'fcall' : 'evalsha';
+const call = (name: ScriptName, ...args: Array<string | number | Buffer>): Promise<unknown> =>
+  runner.fn(name, false)(...keys.writeKeys, keys.prefix, ...args);
 const multis = (sid: string, ops: () => Op[]): Array<string | number | Buffer> => {
   const args: Array<string | number | Buffer> = [sid, K];
   for (let i = 0; i < K; i++) {
