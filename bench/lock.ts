@@ -2,7 +2,8 @@
  * Issue 4: one mutex, 8 contenders each looping acquire → release for BENCH_SECONDS
  * (default 5): corral's Mutex (recipes/) on Redis, ZooKeeper 3.8's lock recipe on
  * node-zookeeper-client, and redis-semaphore's Mutex on the same Redis; acquisitions/s and
- * ratios. Every run also checks mutual exclusion (no two holders at once) and reports
+ * ratios; beside them, as a reference and not a peer, the cheapest FIFO mutex straight on
+ * Redis (peers/redis-fifo-floor.ts). Every run also checks mutual exclusion (no two holders at once) and reports
  * fairness (fewest / most acquisitions of one contender). The three take turns
  * (BENCH_ROUNDS, default 3; see takeTurns); corral's memory backend runs alone afterwards.
  *
@@ -27,6 +28,7 @@ import { median, summarize } from './lib/stats.js';
 import { startZooKeeper, zookeeperAvailable } from './peers/zookeeper-server.js';
 import { ZkPeer } from './peers/zk-client.js';
 import { ZkMutex } from './peers/zk-lock.js';
+import { RedisFifoFloorMutex } from './peers/redis-fifo-floor.js';
 
 const CONTENDERS = 8;
 const FAILOVER_ROUNDS = Number(process.env.BENCH_FAILOVER_ROUNDS ?? 5);
@@ -154,6 +156,29 @@ async function redisSemaphoreSubject(): Promise<LockSubject> {
   };
 }
 
+/**
+ * Not a peer: the cheapest FIFO, fenced mutex straight on Redis (peers/redis-fifo-floor.ts,
+ * crash-unsafe), to show what a fair hand-off itself costs here, apart from everything a
+ * znode service adds.
+ */
+async function fifoFloorSubject(): Promise<LockSubject> {
+  const key = benchNamespace('bench-lock-floor');
+  const clients: Redis[] = [];
+  for (let i = 0; i < CONTENDERS; i++) clients.push(new Redis(REDIS_URL));
+  const ids = clients.map((_, i) => String(i));
+  const mutexes = clients.map((r, i) => new RedisFifoFloorMutex(r, key, ids[i]));
+  return {
+    name: FIFO_FLOOR,
+    contenders: mutexes.map((m) => ({ acquire: () => m.acquire(), release: () => m.release() })),
+    close: async () => {
+      await clients[0]?.del(...mutexes[0].keys(ids)).catch(() => undefined);
+      for (const c of clients) c.disconnect();
+    },
+  };
+}
+
+const FIFO_FLOOR = 'fifo floor (reference)';
+
 /** Rounds per subject: they take turns, so a slow spell of the machine hits them alike. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
@@ -192,6 +217,7 @@ export async function runLockThroughput(): Promise<LockResult[]> {
     if (zookeeperAvailable()) subjects.push(await zookeeperSubject());
     else console.log('skipped zookeeper: not installed (bench/setup.sh)');
     subjects.push(await redisSemaphoreSubject());
+    subjects.push(await fifoFloorSubject());
     results.push(...(await takeTurns(subjects, seconds * 1000)));
   } finally {
     for (const s of subjects) await s.close();
@@ -213,6 +239,10 @@ export async function runLockThroughput(): Promise<LockResult[]> {
   });
   console.log(table(['lock', 'acquisitions/s', 'wait p50 / p99', 'min / max per contender', 'overlaps', 'corral-redis ÷', 'target'], rows));
   for (const r of results) if (r.overlaps > 0) console.log(`!! ${r.subject}: mutual exclusion violated ${r.overlaps} times`);
+  if (results.some((r) => r.subject === FIFO_FLOOR)) {
+    console.log(`${FIFO_FLOOR}: not a peer — the cheapest FIFO, fenced mutex straight on Redis (2 socket writes and 2 tiny scripts per`);
+    console.log('  acquisition; no sessions, so a dead contender blocks it forever): what a fair hand-off alone costs on this machine.');
+  }
   if (corral) {
     for (const r of results) {
       if (r === corral || r.subject === 'corral-memory') continue;
