@@ -6,6 +6,7 @@ import {
 import type { Logger } from '../logger.js';
 import type { CreateMode, Op, OpResult, ReadOp, ReadResult, Stat } from '../types.js';
 import { Batch, type PackedMulti } from './batch.js';
+import { checkEvictionPolicy } from './eviction.js';
 import { EventFence } from './event-fence.js';
 import { childrenReply, dataReply, eventsFromLog, eventsFromMessage, FRESH, freshStat, packOps, STAT_FIELDS, statFrom } from './codec.js';
 import type { RedisLinks } from './connection.js';
@@ -132,6 +133,7 @@ export class RedisBackend implements Backend {
     if (this.links.ownsCommands) this.listen(this.cmd, 'error', onError('connection'));
     try {
       await ready(this.cmd);
+      await checkEvictionPolicy(this.cmd, this.links.cluster, this.logger);
       await this.scripts.prepare();
       this.scriptsReady = true;
       this.sub ??= this.links.subscriberFor!(keySlot(this.keys.zxid));
@@ -147,6 +149,7 @@ export class RedisBackend implements Backend {
       await ready(this.sub);
     } catch (err) {
       await this.close();
+      if (err instanceof SystemError) throw err;
       const cause = lastError ?? (err as Error);
       if (/^(WRONGPASS|NOAUTH|NOPERM)\b|invalid password|AUTH <password> called without any password/i.test(cause.message)) {
         throw new SystemError(`Redis refused the credentials (${cause.message}); check the user and password in the URL (redis://user:password@host:port) or the \`username\`/\`password\` options`, { cause });
@@ -564,6 +567,10 @@ function toCorralError(err: unknown): CorralError {
   const e = err as Error;
   if (e?.name === 'ReplyError') {
     if (TRANSIENT_REPLY.test(e.message)) return new ConnectionLossError(`Redis: ${e.message}`, undefined, { cause: err });
+    // Not retryable: the link is up, so a retry loop that waits for the link would spin.
+    if (/^OOM\b/.test(e.message)) {
+      return new SystemError(`Redis is out of memory (used memory over maxmemory) and refused the write before it ran: nothing was written. Reads, watches and sessions go on; writes work again once memory is freed or maxmemory raised (${e.message})`, { cause: err });
+    }
     return new SystemError(`Redis: ${e.message}`, { cause: err });
   }
   return new ConnectionLossError(`Redis link: ${e?.message ?? String(err)}`, undefined, { cause: err });

@@ -10,6 +10,18 @@ export const SCRIPT_NAMES = [
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
+/**
+ * The functions Redis runs even while it is over `maxmemory` (flag `allow-oom`): reads and
+ * watch registrations, catch-up, heartbeats, the reaper and closing a session. So when
+ * Redis fills up, readers keep reading, watches keep firing and sessions stay alive, and
+ * what frees memory (expiry, close) still runs; what they write is small (a registration,
+ * a deadline). A function without the flag (multi: every znode write; create-session) is
+ * refused by Redis before it starts, so a refused write leaves nothing half done.
+ * (Scripts run with EVALSHA, where functions are unavailable, keep Redis's older rule: a
+ * script is refused at its first write, registrations and heartbeats included.)
+ */
+const ALLOW_OOM: ReadonlySet<ScriptName> = new Set<ScriptName>(['reads', 'changes-since', 'touch-session', 'reap', 'close-session']);
+
 export interface LoadedScript {
   /** ioredis command name: `corral_` + the file name with `_` for `-`. */
   command: string;
@@ -78,7 +90,8 @@ function build(): NonNullable<typeof cache> {
     for (const m of s.src.matchAll(INCLUDE)) includes += expand(m[0], dir, seen);
     blocks.push({ name: s.name, body: s.src.replace(INCLUDE, '') });
   }
-  const hash = createHash('sha1').update(includes).update(blocks.map((b) => b.body).join('\0')).digest('hex').slice(0, 12);
+  const flagsOf = (name: ScriptName) => (ALLOW_OOM.has(name) ? "{ 'allow-oom' }" : '{}');
+  const hash = createHash('sha1').update(includes).update(blocks.map((b) => `${b.body}\0${flagsOf(b.name)}`).join('\0')).digest('hex').slice(0, 12);
   const fnOf = (name: ScriptName) => `corral_${name.replace(/-/g, '_')}_${hash}`;
   const library: FunctionLibrary = {
     name: `corral_${hash}`,
@@ -87,7 +100,7 @@ function build(): NonNullable<typeof cache> {
       // Set at each call from the function's arguments: the scripts read KEYS and ARGV.
       'local KEYS, ARGV',
       includes,
-      ...blocks.map((b) => `do\n${b.body}\nredis.register_function('${fnOf(b.name)}', function(keys, args)\n  KEYS, ARGV = keys, args\n  return main()\nend)\nend`),
+      ...blocks.map((b) => `do\n${b.body}\nredis.register_function{ function_name = '${fnOf(b.name)}', flags = ${flagsOf(b.name)}, callback = function(keys, args)\n  KEYS, ARGV = keys, args\n  return main()\nend }\nend`),
     ].join('\n'),
   };
 
