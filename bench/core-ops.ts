@@ -6,7 +6,8 @@
  *   npx tsx bench/core-ops.ts zk memory  # a subset (redis | zk | memory)
  *
  * Workloads: create (persistent_sequential, 100 B), setData (100 B), getData — each with
- * 8 sessions × 16 operations in flight for BENCH_SECONDS (default 5) after a 1 s warm-up —
+ * 8 sessions × 16 operations in flight for BENCH_SECONDS (default 5), after each subject ran
+ * them all unmeasured for BENCH_WARMUP_SECONDS (default 9: ZooKeeper's JVM warms up) —
  * and watch-notification latency: one session holds a data watch, another writes; the time
  * from issuing the write to the watcher running, re-armed each time, over
  * BENCH_WATCH_SAMPLES rounds (default 5 000, after 100 unmeasured): a p99 rests on its
@@ -126,6 +127,13 @@ async function zookeeperSubject(): Promise<Subject> {
 
 /** Rounds per workload: the subjects take turns, so a slow spell of the machine hits them alike. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/**
+ * Before the turns, each subject runs every workload unmeasured, this long in all.
+ * ZooKeeper's JVM needs it: its `create` ran 7 800 /s in a first 3 s turn after a 1 s
+ * warm-up, then 16 000–19 000 from the second on (setData and getData, which came after,
+ * were warm by then).
+ */
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_SECONDS ?? 9) * 1000;
 const WORKLOADS = ['create', 'setData', 'getData'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
@@ -183,8 +191,9 @@ async function runWatch(o: Opened, rounds: number, warmup: number): Promise<numb
 }
 
 /**
- * Every workload on every subject, the subjects taking turns: per workload, ROUNDS rounds
- * of `seconds / ROUNDS` each (after a 1 s warm-up in the first, 0.3 s in the others), and
+ * Every workload on every subject, the subjects taking turns: each subject first runs every
+ * workload unmeasured (WARMUP_MS in all), then per workload ROUNDS rounds of
+ * `seconds / ROUNDS` each (after 0.3 s unmeasured), and
  * the watch rounds in ROUNDS chunks. A subject's rate is its median round; its p50 / p99
  * the median of its rounds'. The machine's pace drifts over minutes (a third slower or
  * faster), and a peer measured whole minutes after the other took the drift for a ratio.
@@ -194,9 +203,10 @@ async function measureAll(subjects: Subject[], seconds: number, watchSamples: nu
   try {
     for (const s of subjects) opened.push(await openSubject(s));
     const rounds = new Map<string, Record<Workload, LoadResult[]>>(opened.map((o) => [o.subject.name, { create: [], setData: [], getData: [] }]));
+    for (const o of opened) for (const w of WORKLOADS) await runWorkload(o, w, 0, WARMUP_MS / WORKLOADS.length);
     for (const w of WORKLOADS) {
       for (let r = 0; r < ROUNDS; r++) {
-        for (const o of opened) rounds.get(o.subject.name)![w].push(await runWorkload(o, w, (seconds * 1000) / ROUNDS, r === 0 ? 1000 : 300));
+        for (const o of opened) rounds.get(o.subject.name)![w].push(await runWorkload(o, w, (seconds * 1000) / ROUNDS, 300));
       }
     }
     const watch = new Map<string, number[]>(opened.map((o) => [o.subject.name, []]));
@@ -281,6 +291,11 @@ function printCoreOps(results: Map<string, CoreOpsResult>): void {
     Number.isFinite(watchRatio) ? (watchRatio >= 1 ? 'met (≤ ZooKeeper)' : `MISSED (${fmtMs(redis!.watch.p99 - zk!.watch.p99)} slower)`) : 'n/a']);
   console.log(table(['workload', ...cols, 'redis/zk', 'target'], rows));
   console.log('ratio: corral-redis over ZooKeeper for throughput; ZooKeeper latency over corral-redis for watches (> 1 = corral faster)');
+  for (const c of cols) {
+    const rs = r(c).rounds;
+    const f = (xs: number[]) => xs.map((x) => fmtNum(x)).join(', ');
+    console.log(`each turn, ${c}: create ${f(rs.create)}; setData ${f(rs.setData)}; getData ${f(rs.getData)} ops/s`);
+  }
   if (redis && zk) {
     const turns = (w: 'create' | 'setData' | 'getData') => redis.rounds[w].map((x, i) => fmtRatio(x / zk.rounds[w][i])).join(', ');
     console.log(`each turn, corral-redis ÷ ZooKeeper: create ${turns('create')}; setData ${turns('setData')}; getData ${turns('getData')}`);

@@ -4,7 +4,8 @@
  * node-zookeeper-client, and redis-semaphore's Mutex on the same Redis; acquisitions/s and
  * ratios; beside them, as a reference and not a peer, the cheapest FIFO mutex straight on
  * Redis (peers/redis-fifo-floor.ts). Every run also checks mutual exclusion (no two holders at once) and reports
- * fairness (fewest / most acquisitions of one contender). The three take turns
+ * fairness (fewest / most acquisitions of one contender). Each warms up first
+ * (BENCH_WARMUP_SECONDS, default 25: ZooKeeper's JVM needs it), then they take turns
  * (BENCH_ROUNDS, default 3; see takeTurns); corral's memory backend runs alone afterwards.
  *
  * Then leader fail-over: a leader process is SIGKILLed; time until a standby process is
@@ -183,14 +184,24 @@ const FIFO_FLOOR = 'fifo floor (reference)';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 /**
- * The subjects take turns, ROUNDS turns of `ms / ROUNDS` each (after a 1 s warm-up in the
- * first, 0.3 s in the others). A subject's rate is its median turn's; counts per contender
- * and overlaps add up over its turns, waits are pooled.
+ * Each subject runs the loop unmeasured this long before the turns. ZooKeeper's JVM (and
+ * its node client) takes that long to reach its steady rate on this workload: 8 contenders
+ * on this machine went 358 → 753 → 917 → 1 085 /s at 3, 9, 18 and 24 s, then stayed at
+ * 930–1 250. Measured cold, in three short turns, it ran at half that, and corral's ratio
+ * over it came out ~1.5× too high.
  */
-async function takeTurns(subjects: LockSubject[], ms: number): Promise<LockResult[]> {
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_SECONDS ?? 25) * 1000;
+
+/**
+ * Each subject warms up for `warmMs`, then the subjects take turns, ROUNDS turns of
+ * `ms / ROUNDS` each (after 0.3 s unmeasured). A subject's rate is its median turn's;
+ * counts per contender and overlaps add up over its turns, waits are pooled.
+ */
+async function takeTurns(subjects: LockSubject[], ms: number, warmMs: number): Promise<LockResult[]> {
   const turns = new Map<string, Turn[]>(subjects.map((s) => [s.name, []]));
+  for (const s of subjects) await hammer(s.contenders, 0, warmMs);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const s of subjects) turns.get(s.name)!.push(await hammer(s.contenders, ms / ROUNDS, r === 0 ? 1000 : 300));
+    for (const s of subjects) turns.get(s.name)!.push(await hammer(s.contenders, ms / ROUNDS, 300));
   }
   return subjects.map((s) => {
     const ts = turns.get(s.name)!;
@@ -207,7 +218,7 @@ async function takeTurns(subjects: LockSubject[], ms: number): Promise<LockResul
 
 export async function runLockThroughput(): Promise<LockResult[]> {
   const seconds = benchSeconds(5);
-  banner(`lock (issue 4): one mutex, ${CONTENDERS} contenders acquire → release, ${seconds} s each in ${ROUNDS} turns — ${machineLine()}`);
+  banner(`lock (issue 4): one mutex, ${CONTENDERS} contenders acquire → release, ${seconds} s each in ${ROUNDS} turns after a ${WARMUP_MS / 1000} s warm-up each — ${machineLine()}`);
   const subjects: LockSubject[] = [];
   const results: LockResult[] = [];
   try {
@@ -218,14 +229,14 @@ export async function runLockThroughput(): Promise<LockResult[]> {
     else console.log('skipped zookeeper: not installed (bench/setup.sh)');
     subjects.push(await redisSemaphoreSubject());
     subjects.push(await fifoFloorSubject());
-    results.push(...(await takeTurns(subjects, seconds * 1000)));
+    results.push(...(await takeTurns(subjects, seconds * 1000, WARMUP_MS)));
   } finally {
     for (const s of subjects) await s.close();
   }
   // Alone, afterwards: in-process, it would only take CPU from the others' turns.
   const memory = await corralSubject('memory');
   try {
-    results.push(...(await takeTurns([memory], seconds * 1000)));
+    results.push(...(await takeTurns([memory], seconds * 1000, 1000)));
   } finally {
     await memory.close();
   }
@@ -243,6 +254,7 @@ export async function runLockThroughput(): Promise<LockResult[]> {
     console.log(`${FIFO_FLOOR}: not a peer — the cheapest FIFO, fenced mutex straight on Redis (2 socket writes and 2 tiny scripts per`);
     console.log('  acquisition; no sessions, so a dead contender blocks it forever): what a fair hand-off alone costs on this machine.');
   }
+  for (const r of results) console.log(`each turn, ${r.subject}: ${r.turns.map((x) => fmtNum(x)).join(', ')} acquisitions/s`);
   if (corral) {
     for (const r of results) {
       if (r === corral || r.subject === 'corral-memory') continue;
