@@ -15,8 +15,9 @@ export type ScriptMode = 'functions' | 'eval';
  *
  * The library is loaded on first use, and again whenever the connection comes back (a
  * Redis restarted without persistence has none; a fail-over's new master has it through
- * replication). The mode follows what Redis says when asked: a refusal (an error reply)
- * means EVALSHA; a lost link decides nothing.
+ * replication). The mode follows what Redis says when asked: a refusal of FCALL or
+ * FUNCTION themselves (an unknown command, an ACL's NOPERM) means EVALSHA; any other error
+ * reply (a loading or read-only server, one out of memory) and a lost link decide nothing.
  */
 export class ScriptRunner {
   /** null until prepare() has decided. */
@@ -64,7 +65,10 @@ export class ScriptRunner {
       if (this.mode !== 'functions') this.logger.debug({ library: loadLibrary().name }, 'redis: scripts run as functions');
       this.mode = 'functions';
     } catch (err) {
-      if ((err as Error)?.name !== 'ReplyError') throw err;
+      // Only a Redis without functions (unknown command) or an ACL that denies them means
+      // EVALSHA; any other refusal (loading, read-only replica, out of memory) says nothing
+      // about functions and fails this attempt like a lost link.
+      if (!functionsUnavailable(err)) throw err;
       if (this.mode !== 'eval') this.logger.debug({ reason: (err as Error).message }, 'redis: functions unavailable here (Redis < 7, or an ACL without FUNCTION/FCALL); scripts run with EVALSHA');
       this.mode = 'eval';
     }
@@ -90,6 +94,12 @@ export class ScriptRunner {
     }));
     await probe();
   }
+}
+
+/** True for Redis's refusal of FCALL or FUNCTION itself: Redis < 7 (unknown command), or an ACL. */
+function functionsUnavailable(err: unknown): boolean {
+  const e = err as Error | undefined;
+  return e?.name === 'ReplyError' && /^(ERR unknown command|NOPERM)\b/i.test(e.message);
 }
 
 /** True for Redis's reply to an FCALL of a function it does not have (flushed, or a fresh server). */

@@ -1,7 +1,10 @@
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { connect, ConnectionLossError, op, type Client, type SessionState, type WatchEvent } from '../../core/index.js';
+import { namespaceKeys } from '../../core/redis/keys.js';
+import { ScriptRunner } from '../../core/redis/script-runner.js';
 import { loadLibrary, loadScripts } from '../../core/redis/scripts.js';
-import { startRedis, type RedisServer } from '../faults/index.js';
+import { startRedis, waitForReplication, type RedisServer } from '../faults/index.js';
 import { testNamespace } from '../namespace.js';
 import { useCleanups } from './later.js';
 
@@ -124,6 +127,22 @@ describe('Redis scripts as functions', () => {
     const ev = await event;
     expect(ev.type).toBe('dataChanged');
     expect((await zk.getData('/app')).data.toString()).toBe('y');
+  });
+
+  it('a refusal that is not about functions (a read-only replica) decides nothing: connect fails saying why, and the next try finds functions', async () => {
+    const primary = later(await startRedis(), (r) => r.stop());
+    const replica = later(await startRedis({ replicaOf: { port: primary.port } }), (r) => r.stop());
+    await waitForReplication(primary);
+    const ns = testNamespace('ro');
+    await expect(connect({ redis: replica.url }, { namespace: ns, logger: quiet })).rejects.toThrow(/READONLY/);
+    const keys = namespaceKeys(ns);
+    const conn = later(new Redis(replica.url), async (c) => c.disconnect());
+    const runner = new ScriptRunner(conn, false, quiet, () => [keys.zxid, keys.sessions, keys.recursive, keys.prefix, '']);
+    await expect(runner.prepare()).rejects.toThrow(/READONLY/);
+    expect(runner.mode).toBeNull();
+    await replica.command(['REPLICAOF', 'NO', 'ONE']);
+    await runner.prepare();
+    expect(runner.mode).toBe('functions');
   });
 
   it('a Redis restarted without persistence gets the library again from the reconnecting client', async () => {
