@@ -90,11 +90,21 @@ export class Lease extends EventEmitter<LeaseEvents> {
     return !this.ended;
   }
 
-  /** Gives the lease up (deletes its znode). Idempotent; never throws for a lost lease. */
+  /**
+   * Gives the lease up (deletes its znode). Idempotent; never throws for a lost lease. If
+   * the store refuses the delete (Redis out of memory: SystemError), the lease still ends
+   * at once (its signal aborts) but the znode stays, so the grant is not passed on: call
+   * `release()` again to retry, or close the client (its ephemerals go with the session).
+   */
   release(): Promise<void> {
     this.releasing ??= (async () => {
       this.end(null, false);
-      await this.releaser();
+      try {
+        await this.releaser();
+      } catch (err) {
+        this.releasing = null;
+        throw err;
+      }
     })();
     return this.releasing;
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { connect, op, SystemError, type Client, type SessionState, type WatchEvent } from '../../core/index.js';
+import { Mutex } from '../../recipes/index.js';
 import { checkTreeInvariants } from '../conformance/invariants.js';
 import { startRedis, type RedisServer } from '../faults/index.js';
 import { testNamespace } from '../namespace.js';
@@ -86,6 +87,33 @@ describe('Redis memory limits', () => {
     expect((await during.fired).type).toBe('childrenChanged');
     await checkTreeInvariants(zk, async () => new Set([zk.sessionId, other.sessionId]));
     expect((await zk.getChildren('/app')).children).toEqual(['child', 'e', 'new']);
+  });
+
+  it('a lock released while Redis is full: release() fails and the next waiter waits; released again once memory is back, it passes on', async () => {
+    const redis = later(await startRedis({ args: ['--maxmemory-policy', 'noeviction'] }), (r) => r.stop());
+    const ns = testNamespace('oom-lock');
+    const open = () => connect({ redis: redis.url }, { namespace: ns, logger: quiet, sessionTimeoutMs: SESSION_MS });
+    const holder = later(await open(), (z) => z.close());
+    const waiter = later(await open(), (z) => z.close());
+    const lease = await new Mutex(holder, '/locks/a').acquire();
+    const next = new Mutex(waiter, '/locks/a').acquire();
+    await expect.poll(async () => (await holder.getChildren('/locks/a')).children.length).toBe(2);
+
+    await fill(redis);
+    await expectRefused(lease.release());
+    expect(lease.held).toBe(false);
+    expect(lease.signal.aborted).toBe(true);
+    // Its znode is still there, so the waiter is not let in.
+    const settled = await Promise.race([next.then(() => 'granted'), new Promise((r) => setTimeout(() => r('waiting'), 2 * SESSION_MS))]);
+    expect(settled).toBe('waiting');
+    expect(await holder.exists(lease.path)).not.toBeNull();
+
+    await redis.command(['CONFIG', 'SET', 'maxmemory', '0']);
+    await lease.release();
+    const granted = await next;
+    expect(granted.token).toBeGreaterThan(lease.token);
+    expect(await holder.exists(lease.path)).toBeNull();
+    await granted.release();
   });
 
   it('a Redis that evicts any key once full (allkeys-*) is refused at connect, writing nothing; volatile-* and noeviction are fine', async () => {
