@@ -66,6 +66,8 @@ export class LeaderLatch extends EventEmitter<LeaderLatchEvents> {
   private readonly stop = new AbortController();
   private running: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
+  /** Set by close() on a started latch until its znode is deleted (a refused delete is retried by the next close()). */
+  private resigning = false;
   private failure: Error | null = null;
   private readonly waiters = new Set<(l: Leadership | Error) => void>();
   private lastLeader: string | null | undefined = undefined;
@@ -151,17 +153,30 @@ export class LeaderLatch extends EventEmitter<LeaderLatchEvents> {
     return getLeader(zk, path);
   }
 
-  /** Resigns (deletes our znode) and stops. Idempotent. */
+  /**
+   * Resigns (deletes our znode) and stops. Idempotent. If the store refuses the delete
+   * (Redis out of memory: SystemError), the latch is closed and leadership given up at
+   * once, but its znode stays and nobody else is elected: call `close()` again to retry,
+   * or close the client.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const wasRunning = this.phase === 'started';
+      if (this.phase === 'started') this.resigning = true;
       if (this.phase !== 'failed') this.phase = 'closed';
       this.stop.abort();
       this.lease?.lose(new AbortedError('Leadership resigned'));
       this.lease = null;
       this.settle(new AbortedError(`LeaderLatch ${this.path} is closed`));
       await this.running?.catch(() => undefined);
-      if (wasRunning && this.node) await deleteOwn(this.zk, this.node.path);
+      if (this.resigning && this.node) {
+        try {
+          await deleteOwn(this.zk, this.node.path);
+        } catch (err) {
+          this.closing = null;
+          throw err;
+        }
+      }
+      this.resigning = false;
       this.node = null;
     })();
     return this.closing;

@@ -48,7 +48,30 @@ export async function runAsLeader<T>(
       if (!ended.signal.aborted) ended.abort(new AbortedError('Leadership ended: the leader function returned'));
     }
   } finally {
+    await resign(zk, latch);
+  }
+}
+
+/** How often a refused resignation is tried again in the background. */
+const RESIGN_RETRY_MS = 1000;
+
+/**
+ * Closes the round's latch. If the store refuses to delete its znode (Redis out of memory:
+ * SystemError), the error goes to the caller, and the latch, which the caller cannot reach,
+ * keeps trying in the background until it is done or the session is gone: otherwise our
+ * stale znode would stay first in line and nobody would be elected while the client lives.
+ */
+async function resign(zk: Client, latch: LeaderLatch): Promise<void> {
+  try {
     await latch.close();
+  } catch (err) {
+    void (async () => {
+      while (zk.state !== 'closed' && zk.state !== 'expired') {
+        await new Promise((r) => setTimeout(r, RESIGN_RETRY_MS).unref());
+        if (await latch.close().then(() => true, () => false)) return;
+      }
+    })();
+    throw err;
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { connect, op, SystemError, type Client, type SessionState, type WatchEvent } from '../../core/index.js';
-import { Mutex } from '../../recipes/index.js';
+import { LeaderLatch, Mutex, runAsLeader } from '../../recipes/index.js';
 import { checkTreeInvariants } from '../conformance/invariants.js';
 import { startRedis, type RedisServer } from '../faults/index.js';
 import { testNamespace } from '../namespace.js';
@@ -114,6 +114,43 @@ describe('Redis memory limits', () => {
     expect(granted.token).toBeGreaterThan(lease.token);
     expect(await holder.exists(lease.path)).toBeNull();
     await granted.release();
+  });
+
+  it('a leader resigning while Redis is full: LeaderLatch.close() can be retried, and runAsLeader retries by itself; the next candidate is elected once memory is back', async () => {
+    const redis = later(await startRedis({ args: ['--maxmemory-policy', 'noeviction'] }), (r) => r.stop());
+    const ns = testNamespace('oom-leader');
+    const open = () => connect({ redis: redis.url }, { namespace: ns, logger: quiet, sessionTimeoutMs: SESSION_MS });
+    const a = later(await open(), (z) => z.close());
+    const b = later(await open(), (z) => z.close());
+    const pending = <T>(p: Promise<T>, ms: number) => Promise.race([p.then(() => 'settled'), new Promise((r) => setTimeout(() => r('pending'), ms))]);
+
+    // LeaderLatch: close() refused, then retried by hand.
+    const latch = new LeaderLatch(a, '/leader/latch');
+    await latch.start();
+    await latch.elected();
+    const other = new LeaderLatch(b, '/leader/latch');
+    await other.start();
+    await fill(redis);
+    await expectRefused(latch.close());
+    expect(latch.isLeader).toBe(false);
+    expect(await pending(other.elected(), SESSION_MS)).toBe('pending');
+    await redis.command(['CONFIG', 'SET', 'maxmemory', '0']);
+    await latch.close();
+    await other.elected({ timeoutMs: 2000 });
+    await other.close();
+
+    // runAsLeader: its resignation is refused, reported, and retried in the background.
+    let release: () => void = () => undefined;
+    const round = runAsLeader(a, '/leader/round', () => new Promise<string>((r) => (release = () => r('done'))));
+    await expect.poll(() => a.getChildren('/leader/round').then((c) => c.children.length, () => 0)).toBe(1);
+    const next = runAsLeader(b, '/leader/round', () => 'next');
+    await expect.poll(async () => (await a.getChildren('/leader/round')).children.length).toBe(2);
+    await fill(redis);
+    release();
+    await expectRefused(round);
+    expect(await pending(next, SESSION_MS)).toBe('pending');
+    await redis.command(['CONFIG', 'SET', 'maxmemory', '0']);
+    expect(await next).toBe('next');
   });
 
   it('a Redis that evicts any key once full (allkeys-*) is refused at connect, writing nothing; volatile-* and noeviction are fine', async () => {
