@@ -113,6 +113,18 @@ export class TimeoutError extends CorralError {
   constructor(message = 'Timed out') { super(-1005, message, undefined, true); }
 }
 
+/**
+ * Thrown when the store is out of memory and refused a write before running it (Redis over
+ * its `maxmemory` with the `noeviction` policy): nothing was written. Retryable — the same
+ * write succeeds once memory is freed or the limit raised — but not at once: retry after
+ * a pause. Reads, watches and sessions keep working meanwhile.
+ */
+export class StoreFullError extends CorralError {
+  constructor(message = 'The store is out of memory and refused the write: nothing was written', options?: { cause?: unknown }) {
+    super(-1007, message, undefined, true, options);
+  }
+}
+
 /** Thrown when a wait was cancelled through its AbortSignal. */
 export class AbortedError extends CorralError {
   constructor(message = 'Aborted', options?: { cause?: unknown }) { super(-1006, message, undefined, false, options); }
@@ -138,6 +150,7 @@ export function errorFromCode(code: number, path?: string, message?: string): Co
     case -2: return new RolledBackError(path);
     case -1001: return new InvalidPathError(message ?? 'rejected by backend', path);
     case -1002: return new DataTooLargeError(-1, -1, path);
+    case -1007: return new StoreFullError(message);
     default: return new SystemError(`${message ?? 'backend error'} (code ${code})${path ? `: ${path}` : ''}`);
   }
 }

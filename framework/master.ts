@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
-  BadArgumentsError, isRetryable, NodeExistsError, NoNodeError, NotEmptyError, op, SessionExpiredError,
+  BadArgumentsError, isRetryable, NodeExistsError, NoNodeError, NotEmptyError, op, SessionExpiredError, StoreFullError,
   type Client, type OpInput, type ReadResult, type WatchEvent, type WatchStream,
 } from '../core/index.js';
 import { electMaster } from './election.js';
@@ -41,8 +41,14 @@ export interface MasterEvents {
   assigned: [{ count: number }];
   /** A dead worker's unfinished tasks went back to /tasks. */
   reclaimed: [{ worker: string; tasks: number }];
+  /** Redis is out of memory and refused assignments: the next round comes after `pauseMs`. */
+  storeFull: [{ pauseMs: number }];
   error: [Error];
 }
+
+/** The first pause before assigning again after Redis refused for lack of memory; it doubles up to the max while refusals go on. */
+const FULL_PAUSE_MS = 250;
+const MAX_FULL_PAUSE_MS = 4000;
 
 interface WorkerInfo {
   capacity: number;
@@ -140,6 +146,8 @@ export class Master extends EventEmitter<MasterEvents> {
   private loadWaiters: Array<() => void> = [];
   /** A rebuild waits for the link (see rebuildWhenConnected). */
   private rebuildPlanned = false;
+  /** The pause before the next round after Redis refused assignments for lack of memory (0: none lately). */
+  private fullPause = 0;
 
   constructor(options: MasterOptions = {}) {
     super();
@@ -588,8 +596,16 @@ export class Master extends EventEmitter<MasterEvents> {
           }
         });
         if (count > 0) this.emit('assigned', { count });
-        // Refused picks are free again.
-        if (count < results.length) this.kick.kick();
+        // Refused picks are free again: at once, or, when Redis refused them for lack of
+        // memory, after a pause that grows while it stays full (not a round per turn).
+        if (results.some((r) => 'error' in r && r.error instanceof StoreFullError)) {
+          this.fullPause = Math.min(Math.max(FULL_PAUSE_MS, this.fullPause * 2), MAX_FULL_PAUSE_MS);
+          this.emit('storeFull', { pauseMs: this.fullPause });
+          setTimeout(() => this.kick.kick(), this.fullPause).unref();
+        } else {
+          if (count > 0) this.fullPause = 0;
+          if (count < results.length) this.kick.kick();
+        }
       }, (err: unknown) => {
         for (const { q, w } of picks) {
           q.taking = 0;
@@ -656,6 +672,7 @@ export class Master extends EventEmitter<MasterEvents> {
           }
         }))).filter((g): g is OpInput[] => g !== null);
         const results = await multiGroups(zk, groups, this.batchSize);
+        const full = results.find((r) => 'error' in r && r.error instanceof StoreFullError);
         for (let i = 0; i < results.length; i++) {
           const r = results[i];
           const t = leaf(groups[i][0].path);
@@ -669,6 +686,7 @@ export class Master extends EventEmitter<MasterEvents> {
             if (!this.queued.has(t)) this.load(zk, t);
           }
         }
+        if (full) throw (full as { error: unknown }).error;
         try {
           await zk.delete(assignDir(w));
           break;
@@ -681,6 +699,14 @@ export class Master extends EventEmitter<MasterEvents> {
       this.inflight.delete(w);
       if (moved > 0) this.emit('reclaimed', { worker: w, tasks: moved });
     } catch (err) {
+      if (err instanceof StoreFullError) {
+        // Redis is full: what was not moved yet is moved on a later try (a dead worker's
+        // tasks must not wait for the next election's rebuild).
+        if (moved > 0) this.emit('reclaimed', { worker: w, tasks: moved });
+        this.fullPause = Math.min(Math.max(FULL_PAUSE_MS, this.fullPause * 2), MAX_FULL_PAUSE_MS);
+        this.emit('storeFull', { pauseMs: this.fullPause });
+        setTimeout(() => void this.reclaim(zk, w), this.fullPause).unref();
+      }
       this.emitUnlessSession(err);
     } finally {
       this.reclaiming.delete(w);

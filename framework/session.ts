@@ -1,4 +1,4 @@
-import { connect, ConnectionLossError, isRetryable, type Client, type ConnectOptions, type ConnectTarget, type Logger } from '../core/index.js';
+import { connect, type Client, type ConnectOptions, type ConnectTarget, type Logger } from '../core/index.js';
 
 /** Makes a new client (a new session). Called again whenever the previous session expired. */
 export type ClientFactory = () => Promise<Client>;
@@ -40,23 +40,6 @@ export function clientFactory(o: ConnectionOptions): ClientFactory {
   if (o.sessionTimeoutMs !== undefined) options.sessionTimeoutMs = o.sessionTimeoutMs;
   if (o.logger !== undefined) options.logger = o.logger;
   return () => connect(c ?? { backend: 'memory' }, options);
-}
-
-/**
- * Runs `fn`, retrying while it fails with a retryable error (connection loss) once the
- * session is back. Only for idempotent calls: a lost reply may mean the write happened.
- */
-export async function retrying<T>(zk: Client, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!isRetryable(err) || signal?.aborted) throw err;
-      await zk.whenConnected().catch(() => {
-        throw err instanceof ConnectionLossError ? err : new ConnectionLossError();
-      });
-    }
-  }
 }
 
 /** What a master or worker does with one session, and how it reports its life. */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
-  AbortedError, BadArgumentsError, BadVersionError, isRetryable, NoNodeError, op, SessionExpiredError, TimeoutError,
+  AbortedError, BadArgumentsError, BadVersionError, isRetryable, NoNodeError, op, SessionExpiredError, StoreFullError, TimeoutError,
   type Client, type CorralError, type OpInput, type ReadResult, type WatchEvent, type WatchStream,
 } from '../core/index.js';
 import { backoffDelay, int, labels as checkLabels } from './options.js';
@@ -51,6 +51,10 @@ export interface WorkerOptions<P = any, R = unknown> extends ConnectionOptions {
   handleSignals?: boolean;
 }
 
+/** The first pause before writing again outcomes Redis refused for lack of memory; it doubles up to the max while refusals go on. */
+const FULL_PAUSE_MS = 250;
+const MAX_FULL_PAUSE_MS = 4000;
+
 export interface WorkerEvents {
   /** Registered under this id (again after a session expired). */
   registered: [string];
@@ -60,6 +64,8 @@ export interface WorkerEvents {
   rejected: [{ id: string; reason: Error }];
   /** The session expired; running tasks were aborted and the worker re-registers with a new session. */
   expired: [];
+  /** Redis is out of memory and refused to record outcomes: they are written again after `pauseMs`. */
+  storeFull: [{ pauseMs: number }];
   error: [Error];
 }
 
@@ -151,6 +157,8 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
   private currentId = '';
   private pending: Array<{ job: Job; ops: OpInput[]; state: FinalState | 'retrying' }> = [];
   private flushing: Promise<void> | null = null;
+  /** The pause before writing outcomes again that Redis refused for lack of memory (0: none refused lately). */
+  private fullPause = 0;
   private idleWaiters: Array<() => void> = [];
   private closing: Promise<void> | null = null;
   private readonly loop: Promise<void>;
@@ -588,11 +596,14 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
         if (!zk) break;
         const results = await multiGroups(zk, batch.map((b) => b.ops), 32);
         const retry: typeof batch = [];
+        const refused: typeof batch = [];
         results.forEach((r, i) => {
           const { job, state } = batch[i];
           if ('zxid' in r) {
             this.done(job);
             this.emit('completed', { id: job.id, state });
+          } else if (r.error instanceof StoreFullError) {
+            refused.push(batch[i]);
           } else if (isRetryable(r.error) && !(r.error instanceof SessionExpiredError)) {
             retry.push(batch[i]);
           } else {
@@ -606,6 +617,18 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
           const ok = await zk.whenConnected().then(() => true, () => false);
           if (ok) this.pending.push(...(await this.stillOurs(zk, retry)));
           else retry.forEach((b) => this.done(b.job));
+        }
+        if (refused.length > 0) {
+          // Redis is full and refused them before they ran (nothing written): the same writes
+          // again after a pause that grows while it stays full. Dropped, the outcomes would
+          // leave their assignments in place and the tasks stuck for the session's life.
+          this.fullPause = Math.min(Math.max(FULL_PAUSE_MS, this.fullPause * 2), MAX_FULL_PAUSE_MS);
+          this.emit('storeFull', { pauseMs: this.fullPause });
+          await sleep(this.fullPause, this.stop.signal);
+          if (this.stop.signal.aborted) refused.forEach((b) => this.done(b.job));
+          else this.pending.push(...refused);
+        } else {
+          this.fullPause = 0;
         }
       }
     } finally {

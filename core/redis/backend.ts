@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { interestsWant, type Backend, type BackendEvent, type ChildrenPage, type HistoryLost, type InterestKind, type MultiReply } from '../backend.js';
 import {
-  BadArgumentsError, ConnectionLossError, CorralError, errorFromCode, NoNodeError, SessionExpiredError, StoreRolledBackError, SystemError,
+  BadArgumentsError, ConnectionLossError, CorralError, errorFromCode, NoNodeError, SessionExpiredError, StoreFullError, StoreRolledBackError, SystemError,
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CreateMode, Op, OpResult, ReadOp, ReadResult, Stat } from '../types.js';
@@ -567,9 +567,8 @@ function toCorralError(err: unknown): CorralError {
   const e = err as Error;
   if (e?.name === 'ReplyError') {
     if (TRANSIENT_REPLY.test(e.message)) return new ConnectionLossError(`Redis: ${e.message}`, undefined, { cause: err });
-    // Not retryable: the link is up, so a retry loop that waits for the link would spin.
     if (/^OOM\b/.test(e.message)) {
-      return new SystemError(`Redis is out of memory (used memory over maxmemory) and refused the write before it ran: nothing was written. Reads, watches and sessions go on; writes work again once memory is freed or maxmemory raised (${e.message})`, { cause: err });
+      return new StoreFullError(`Redis is out of memory (used memory over maxmemory) and refused the write before it ran: nothing was written. Reads, watches and sessions go on; writes work again once memory is freed or maxmemory raised (${e.message})`, { cause: err });
     }
     return new SystemError(`Redis: ${e.message}`, { cause: err });
   }

@@ -12,15 +12,16 @@ export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 /**
  * The functions Redis runs even while it is over `maxmemory` (flag `allow-oom`): reads and
- * watch registrations, catch-up, heartbeats, the reaper and closing a session. So when
- * Redis fills up, readers keep reading, watches keep firing and sessions stay alive, and
- * what frees memory (expiry, close) still runs; what they write is small (a registration,
- * a deadline). A function without the flag (multi: every znode write; create-session) is
- * refused by Redis before it starts, so a refused write leaves nothing half done.
+ * watch registrations, catch-up, opening, heartbeats and closing sessions, the reaper. So
+ * when Redis fills up, readers keep reading (new ones too: a CLI command, an operator
+ * looking at what fills it), watches keep firing and sessions stay alive, and what frees
+ * memory (expiry, close) still runs; what they write is small (a registration, a session's
+ * deadline). The one function without the flag (multi: every znode write) is refused by
+ * Redis before it starts, so a refused write leaves nothing half done.
  * (Scripts run with EVALSHA, where functions are unavailable, keep Redis's older rule: a
  * script is refused at its first write, registrations and heartbeats included.)
  */
-const ALLOW_OOM: ReadonlySet<ScriptName> = new Set<ScriptName>(['reads', 'changes-since', 'touch-session', 'reap', 'close-session']);
+const ALLOW_OOM: ReadonlySet<ScriptName> = new Set<ScriptName>(['reads', 'changes-since', 'create-session', 'touch-session', 'reap', 'close-session']);
 
 export interface LoadedScript {
   /** ioredis command name: `corral_` + the file name with `_` for `-`. */

@@ -1,5 +1,5 @@
 import {
-  AbortedError, BadArgumentsError, ConnectionLossError, CorralError, InvalidPathError, OperationTimeoutError,
+  AbortedError, BadArgumentsError, ConnectionLossError, CorralError, InvalidPathError, OperationTimeoutError, StoreFullError,
   SessionExpiredError, DataTooLargeError,
 } from '../../core/index.js';
 
@@ -46,6 +46,8 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof AbortedError) return EXIT.interrupted;
   if (err instanceof InvalidPathError || err instanceof BadArgumentsError || err instanceof DataTooLargeError) return EXIT.usage;
   if (err instanceof ConnectionLossError || err instanceof SessionExpiredError || err instanceof OperationTimeoutError) return EXIT.unavailable;
+  // Redis out of memory: the store cannot take writes now; as for a lost link, try again later.
+  if (err instanceof StoreFullError) return EXIT.unavailable;
   if (err instanceof CorralError) return EXIT.failed;
   return EXIT.failed;
 }

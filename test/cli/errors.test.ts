@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { startRedis } from '../faults/index.js';
 import { cli, ns } from './harness.js';
 
 // Each case spawns the real binary: what a user sees is one clear line on stderr, a
@@ -34,6 +35,23 @@ describe('the corral binary reports bad input in one line with an exit code', ()
     const env = await cli(['ls', '/'], { env: { CORRAL_REDIS_URL: 'not a url' } });
     expect(env.code).toBe(2);
     expect(env.stderr).toMatch(/^corral: bad Redis URL "not a url"/);
+  });
+
+  it('a full Redis (out of memory): a write exits 3 saying so, a read still works', async () => {
+    const redis = await startRedis({ args: ['--maxmemory-policy', 'noeviction'] });
+    try {
+      const at = ['--redis', redis.url, '-n', ns()];
+      expect((await cli(['create', '/app', 'v', ...at])).code).toBe(0);
+      for (let i = 0; i < 20; i++) await redis.command(['SET', `filler:${i}`, 'x'.repeat(100_000)]);
+      await redis.command(['CONFIG', 'SET', 'maxmemory', '1mb']);
+      const w = await cli(['set', '/app', 'w', ...at]);
+      expect(w.code).toBe(3);
+      oneLine(w.stderr);
+      expect(w.stderr).toMatch(/^corral: Redis is out of memory .*nothing was written/);
+      expect(await cli(['get', '/app', ...at])).toMatchObject({ code: 0, stdout: 'v\n' });
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('bad path: exit 2 with the rule it breaks', async () => {
