@@ -18,7 +18,10 @@
  * connection cut (reset, refused until healed); a silent partition (the proxy holds every
  * byte). Timed faults last 50–900 ms (the session survives) or 1.65–3.75 s (it expires),
  * half each. Master 0 and worker 0 are never SIGKILLed (they still get every other fault):
- * they live through the whole run, and their RSS is the memory-growth figure.
+ * they live through the whole run, and their RSS is the memory-growth figure. Besides, on
+ * the private Redis, every 4–10 s Redis is full for 0.2–2.5 s (maxmemory set below what it
+ * uses, policy noeviction): every process's writes are refused (StoreFullError), reads and
+ * sessions go on.
  *
  * At the end: faults stop, everything heals, the run drains (every submitted task must
  * finish), then the tree and the workers' reports are checked for anomalies — tasks lost
@@ -32,7 +35,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createTaskClient, paths, type StatusRecord } from '../framework/index.js';
-import { NoNodeError, type Client } from '../core/index.js';
+import { NoNodeError, StoreFullError, type Client } from '../core/index.js';
 import { startProxy, startRedis, spawnTs, type Proxy, type RedisServer, type TsProcess } from '../test/faults/index.js';
 import { benchNamespace, corralConnect, dropRedisNamespace } from './lib/corral.js';
 import { isMain, machineLine, runMain } from './lib/main.js';
@@ -53,6 +56,9 @@ const FAULT_GAP_MS: [number, number] = [300, 1200];
 const SHORT_FAULT_MS: [number, number] = [50, SESSION_MS * 0.6];
 const LONG_FAULT_MS: [number, number] = [SESSION_MS * 1.1, SESSION_MS * 2.5];
 const RESPAWN_DELAY_MS: [number, number] = [100, 1000];
+/** Redis full (its maxmemory set below what it uses, noeviction): every few seconds, for a while. */
+const REDIS_FULL_GAP_MS: [number, number] = [4000, 10000];
+const REDIS_FULL_MS: [number, number] = [200, 2500];
 const DRAIN_MS = 120_000;
 const SAMPLE_MS = 1000;
 
@@ -241,6 +247,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
   let pastTimeout = 0;
   const submitted: string[] = [];
   let submitErrors = 0;
+  let submitRefused = 0;
   let finishedNow = 0;
   const harnessRss: Array<{ t: number; bytes: number }> = [];
   const redisRss: Array<{ t: number; bytes: number }> = [];
@@ -298,6 +305,11 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
         try {
           submitted.push(...await tasks.submitMany(Array.from({ length: n }, () => ({ payload: { n: seq++ } }))));
         } catch (err) {
+          // Refused by a full Redis: nothing stored, not ambiguous.
+          if (err instanceof StoreFullError) {
+            submitRefused++;
+            continue;
+          }
           submitErrors++;
           if (submitErrors <= 3) console.error('soak: submitMany failed (its tasks may or may not be stored):', err);
         }
@@ -306,6 +318,23 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
 
     // Faults.
     const faultEnd = start + seconds * 1000;
+    // Redis full, on its own clock and its own random numbers (the seed still replays the rest).
+    const memRng = prng(seed ^ 0x5bd1e995);
+    const memBetween = ([lo, hi]: [number, number]) => lo + memRng() * (hi - lo);
+    let fullMs = 0;
+    const server = redis;
+    const fullFaults = server ? (async () => {
+      for (;;) {
+        await sleep(memBetween(REDIS_FULL_GAP_MS));
+        if (performance.now() >= faultEnd) return;
+        const d = memBetween(REDIS_FULL_MS);
+        bump(faults, 'Redis full');
+        await server.command(['CONFIG', 'SET', 'maxmemory', '1mb']);
+        await sleep(d);
+        await server.command(['CONFIG', 'SET', 'maxmemory', '0']);
+        fullMs += d;
+      }
+    })() : Promise.resolve();
     while (performance.now() < faultEnd) {
       await sleep(between(FAULT_GAP_MS));
       if (performance.now() >= faultEnd) break;
@@ -345,6 +374,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     }
 
     // Heal: every timed fault ends and every killed process is replaced; then no more submits.
+    await fullFaults;
     while (pending.size > 0) await Promise.all([...pending]);
     submitting = false;
     await submitter;
@@ -425,13 +455,15 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     // ---- report ----
     console.log(`\ntasks: ${fmtNum(submitted.length)} submitted, ${fmtNum(done)} finished (${fmtNum(statuses.size)} status records), `
       + `${fmtNum(executions)} handler runs (${fmtNum(reExecuted)} tasks ran more than once: at-least-once), drain ${(drainMs / 1000).toFixed(1)} s`
-      + (submitErrors ? `, ${submitErrors} submitMany calls failed (ambiguous)` : ''));
+      + (submitErrors ? `, ${submitErrors} submitMany calls failed (ambiguous)` : '')
+      + (submitRefused ? `, ${submitRefused} submitMany calls refused by a full Redis (nothing stored)` : ''));
     console.log(table(['fault', 'on masters', 'on workers', 'total'], FAULT_KINDS.map((k) => {
       const m = faults.get(`${k} master`) ?? 0;
       const w = faults.get(`${k} worker`) ?? 0;
       return [k, String(m), String(w), String(m + w)];
     }).concat([['all', '', '', String(faultsTotal)]])));
     console.log(`timed faults longer than the session timeout: ${pastTimeout}`);
+    if (server) console.log(`Redis full (maxmemory below its use): ${faults.get('Redis full') ?? 0} times, ${(fullMs / 1000).toFixed(1)} s in all`);
     console.log(`system: ${events.elected} elections, ${events.deposed} masters deposed, ${events.registered} worker registrations, `
       + `${events.expired} worker sessions expired, ${events.reclaimed} tasks reclaimed from dead workers, ${events.rejected} late results rejected`
       + (events.respawnFailures ? `, ${events.respawnFailures} replacement starts failed` : ''));
