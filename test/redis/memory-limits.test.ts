@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connect, op, StoreFullError, SystemError, type SessionState, type WatchEvent } from '../../core/index.js';
+import { connect, op, StoreFullError, SystemError, type Client, type SessionState, type WatchEvent } from '../../core/index.js';
 import { LeaderLatch, Mutex, runAsLeader } from '../../recipes/index.js';
 import { checkTreeInvariants } from '../conformance/invariants.js';
 import { startRedis, type RedisServer } from '../faults/index.js';
@@ -24,6 +24,13 @@ async function fill(redis: RedisServer): Promise<void> {
   expect(String(await redis.command(['SET', 'probe', '1']).catch((e: unknown) => e))).toMatch(/OOM/);
 }
 
+/** A private noeviction Redis and a way to open sessions on it in a namespace of its own. */
+async function fullableRedis(name: string): Promise<{ redis: RedisServer; open: () => Promise<Client> }> {
+  const redis = later(await startRedis({ args: ['--maxmemory-policy', 'noeviction'] }), (r) => r.stop());
+  const ns = testNamespace(name);
+  return { redis, open: () => connect({ redis: redis.url }, { namespace: ns, logger: quiet, sessionTimeoutMs: SESSION_MS }) };
+}
+
 function watchOnce(): { watch: (ev: WatchEvent) => void; fired: Promise<WatchEvent> } {
   let watch: (ev: WatchEvent) => void = () => undefined;
   const fired = new Promise<WatchEvent>((resolve) => (watch = resolve));
@@ -39,9 +46,7 @@ async function expectRefused(write: Promise<unknown>): Promise<void> {
 
 describe('Redis memory limits', () => {
   it('over maxmemory (noeviction): reads, watches and sessions go on, writes are refused whole, and all works again once memory is back', async () => {
-    const redis = later(await startRedis({ args: ['--maxmemory-policy', 'noeviction'] }), (r) => r.stop());
-    const ns = testNamespace('oom');
-    const open = () => connect({ redis: redis.url }, { namespace: ns, logger: quiet, sessionTimeoutMs: SESSION_MS });
+    const { redis, open } = await fullableRedis('oom');
     const zk = later(await open(), (z) => z.close());
     const other = later(await open(), (z) => z.close());
     await zk.create('/app', 'v1');
@@ -92,9 +97,7 @@ describe('Redis memory limits', () => {
   });
 
   it('a lock released while Redis is full: release() fails and the next waiter waits; released again once memory is back, it passes on', async () => {
-    const redis = later(await startRedis({ args: ['--maxmemory-policy', 'noeviction'] }), (r) => r.stop());
-    const ns = testNamespace('oom-lock');
-    const open = () => connect({ redis: redis.url }, { namespace: ns, logger: quiet, sessionTimeoutMs: SESSION_MS });
+    const { redis, open } = await fullableRedis('oom-lock');
     const holder = later(await open(), (z) => z.close());
     const waiter = later(await open(), (z) => z.close());
     const lease = await new Mutex(holder, '/locks/a').acquire();
@@ -119,9 +122,7 @@ describe('Redis memory limits', () => {
   });
 
   it('a leader resigning while Redis is full: LeaderLatch.close() can be retried, and runAsLeader retries by itself; the next candidate is elected once memory is back', async () => {
-    const redis = later(await startRedis({ args: ['--maxmemory-policy', 'noeviction'] }), (r) => r.stop());
-    const ns = testNamespace('oom-leader');
-    const open = () => connect({ redis: redis.url }, { namespace: ns, logger: quiet, sessionTimeoutMs: SESSION_MS });
+    const { redis, open } = await fullableRedis('oom-leader');
     const a = later(await open(), (z) => z.close());
     const b = later(await open(), (z) => z.close());
     const pending = <T>(p: Promise<T>, ms: number) => Promise.race([p.then(() => 'settled'), new Promise((r) => setTimeout(() => r('pending'), ms))]);
