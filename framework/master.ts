@@ -9,7 +9,7 @@ import { electMaster } from './election.js';
 import {
   ASSIGN, assignDir, assignPath, CANCEL, cancelPath, leaf, splitAssignment, statusPath, TASKS, taskPath, WORKERS, workerPath,
 } from './paths.js';
-import { clientFactory, Kick, ownsSessions, sessionLoop, type ClientFactory, type ConnectionOptions } from './session.js';
+import { clientFactory, fullStorePause, Kick, ownsSessions, sessionLoop, type ClientFactory, type ConnectionOptions } from './session.js';
 import { decodeTask, encodeTask, toTaskError, type StatusRecord, type TaskRecord } from './task.js';
 import { ensureFolders, listAll, multiGroups, statusOp } from './tree.js';
 
@@ -45,10 +45,6 @@ export interface MasterEvents {
   storeFull: [{ pauseMs: number }];
   error: [Error];
 }
-
-/** The first pause before assigning again after Redis refused for lack of memory; it doubles up to the max while refusals go on. */
-const FULL_PAUSE_MS = 250;
-const MAX_FULL_PAUSE_MS = 4000;
 
 interface WorkerInfo {
   capacity: number;
@@ -599,9 +595,7 @@ export class Master extends EventEmitter<MasterEvents> {
         // Refused picks are free again: at once, or, when Redis refused them for lack of
         // memory, after a pause that grows while it stays full (not a round per turn).
         if (results.some((r) => 'error' in r && r.error instanceof StoreFullError)) {
-          this.fullPause = Math.min(Math.max(FULL_PAUSE_MS, this.fullPause * 2), MAX_FULL_PAUSE_MS);
-          this.emit('storeFull', { pauseMs: this.fullPause });
-          setTimeout(() => this.kick.kick(), this.fullPause).unref();
+          setTimeout(() => this.kick.kick(), this.storeFull()).unref();
         } else {
           if (count > 0) this.fullPause = 0;
           if (count < results.length) this.kick.kick();
@@ -703,9 +697,7 @@ export class Master extends EventEmitter<MasterEvents> {
         // Redis is full: what was not moved yet is moved on a later try (a dead worker's
         // tasks must not wait for the next election's rebuild).
         if (moved > 0) this.emit('reclaimed', { worker: w, tasks: moved });
-        this.fullPause = Math.min(Math.max(FULL_PAUSE_MS, this.fullPause * 2), MAX_FULL_PAUSE_MS);
-        this.emit('storeFull', { pauseMs: this.fullPause });
-        setTimeout(() => void this.reclaim(zk, w), this.fullPause).unref();
+        setTimeout(() => void this.reclaim(zk, w), this.storeFull()).unref();
       }
       this.emitUnlessSession(err);
     } finally {
@@ -747,6 +739,13 @@ export class Master extends EventEmitter<MasterEvents> {
     } catch (err) {
       this.emitUnlessStale(err);
     }
+  }
+
+  /** Redis refused writes for lack of memory: the pause before trying again, reported. */
+  private storeFull(): number {
+    this.fullPause = fullStorePause(this.fullPause);
+    this.emit('storeFull', { pauseMs: this.fullPause });
+    return this.fullPause;
   }
 
   private emitUnlessStale(err: unknown): void {

@@ -130,3 +130,16 @@ export class Kick {
     });
   }
 }
+
+/** The first pause before writing again what Redis refused for lack of memory, and the most it grows to. */
+const FULL_PAUSE_MS = 250;
+const MAX_FULL_PAUSE_MS = 4000;
+
+/**
+ * The pause before trying again writes a full Redis refused (StoreFullError), given the one
+ * before (0 when the last try was not refused): doubles from 250 ms up to 4 s, so a role
+ * neither hammers a full Redis nor waits long once it has room again.
+ */
+export function fullStorePause(previous: number): number {
+  return Math.min(Math.max(FULL_PAUSE_MS, previous * 2), MAX_FULL_PAUSE_MS);
+}

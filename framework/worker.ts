@@ -7,7 +7,7 @@ import {
 } from '../core/index.js';
 import { backoffDelay, int, labels as checkLabels } from './options.js';
 import { assignDir, assignPath, CANCEL, cancelPath, leaf, taskPath, workerPath } from './paths.js';
-import { clientFactory, ownsSessions, sessionLoop, sleep, type ClientFactory, type ConnectionOptions } from './session.js';
+import { clientFactory, fullStorePause, ownsSessions, sessionLoop, sleep, type ClientFactory, type ConnectionOptions } from './session.js';
 import { decodeTask, encodeTask, toTaskError, type FinalState, type StatusRecord, type TaskRecord } from './task.js';
 import { ensureFolders, listAll, multiGroups, statusOp } from './tree.js';
 
@@ -50,10 +50,6 @@ export interface WorkerOptions<P = any, R = unknown> extends ConnectionOptions {
   /** Drain and close on SIGTERM and SIGINT. Default false (the CLI turns it on). */
   handleSignals?: boolean;
 }
-
-/** The first pause before writing again outcomes Redis refused for lack of memory; it doubles up to the max while refusals go on. */
-const FULL_PAUSE_MS = 250;
-const MAX_FULL_PAUSE_MS = 4000;
 
 export interface WorkerEvents {
   /** Registered under this id (again after a session expired). */
@@ -622,7 +618,7 @@ export class Worker<P = any, R = unknown> extends EventEmitter<WorkerEvents> {
           // Redis is full and refused them before they ran (nothing written): the same writes
           // again after a pause that grows while it stays full. Dropped, the outcomes would
           // leave their assignments in place and the tasks stuck for the session's life.
-          this.fullPause = Math.min(Math.max(FULL_PAUSE_MS, this.fullPause * 2), MAX_FULL_PAUSE_MS);
+          this.fullPause = fullStorePause(this.fullPause);
           this.emit('storeFull', { pauseMs: this.fullPause });
           await sleep(this.fullPause, this.stop.signal);
           if (this.stop.signal.aborted) refused.forEach((b) => this.done(b.job));

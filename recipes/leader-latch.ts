@@ -155,7 +155,7 @@ export class LeaderLatch extends EventEmitter<LeaderLatchEvents> {
 
   /**
    * Resigns (deletes our znode) and stops. Idempotent. If the store refuses the delete
-   * (Redis out of memory: SystemError), the latch is closed and leadership given up at
+   * (Redis out of memory: StoreFullError), the latch is closed and leadership given up at
    * once, but its znode stays and nobody else is elected: call `close()` again to retry,
    * or close the client.
    */

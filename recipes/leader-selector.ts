@@ -57,7 +57,7 @@ const RESIGN_RETRY_MS = 1000;
 
 /**
  * Closes the round's latch. If the store refuses to delete its znode (Redis out of memory:
- * SystemError), the error goes to the caller, and the latch, which the caller cannot reach,
+ * StoreFullError), the error goes to the caller, and the latch, which the caller cannot reach,
  * keeps trying in the background until it is done or the session is gone: otherwise our
  * stale znode would stay first in line and nobody would be elected while the client lives.
  */

@@ -92,7 +92,7 @@ export class Lease extends EventEmitter<LeaseEvents> {
 
   /**
    * Gives the lease up (deletes its znode). Idempotent; never throws for a lost lease. If
-   * the store refuses the delete (Redis out of memory: SystemError), the lease still ends
+   * the store refuses the delete (Redis out of memory: StoreFullError), the lease still ends
    * at once (its signal aborts) but the znode stays, so the grant is not passed on: call
    * `release()` again to retry, or close the client (its ephemerals go with the session).
    */
