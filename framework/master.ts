@@ -571,6 +571,7 @@ export class Master extends EventEmitter<MasterEvents> {
         // multi settled: see rebuild()).
         const current = inflight === this.inflight;
         let count = 0;
+        let full = false;
         results.forEach((r, i) => {
           const { q, w } = picks[i];
           const m = inflight.get(w);
@@ -588,13 +589,14 @@ export class Master extends EventEmitter<MasterEvents> {
             if (current && this.queued.get(q.id) === q) this.queued.delete(q.id);
           } else {
             q.taking = 0;
+            if (r.error instanceof StoreFullError) full = true;
             this.emitUnlessStale(r.error);
           }
         });
         if (count > 0) this.emit('assigned', { count });
         // Refused picks are free again: at once, or, when Redis refused them for lack of
         // memory, after a pause that grows while it stays full (not a round per turn).
-        if (results.some((r) => 'error' in r && r.error instanceof StoreFullError)) {
+        if (full) {
           setTimeout(() => this.kick.kick(), this.storeFull()).unref();
         } else {
           if (count > 0) this.fullPause = 0;
