@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { BadArgumentsError, connect, ConnectionLossError, SystemError, type Client, type WatchEvent } from '../../core/index.js';
+import { BadArgumentsError, connect, ConnectionLossError, SystemError, type Client } from '../../core/index.js';
 import { startRedis, startSentinel, waitForReplication } from '../faults/index.js';
 import { testNamespace } from '../namespace.js';
 import { useCleanups } from './later.js';
+import { watchedWrite } from './watch-once.js';
 
 /** The ways users connect (URL, options, ACL user, their own ioredis instance, Sentinel). */
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -12,12 +13,7 @@ const later = useCleanups();
 
 /** Writes, reads and a watch: enough to prove scripts, reads and pub/sub all work. */
 async function exercise(zk: Client, other: Client): Promise<void> {
-  await zk.create('/app', 'x');
-  let resolveFired: (ev: WatchEvent) => void = () => undefined;
-  const fired = new Promise<WatchEvent>((resolve) => (resolveFired = resolve));
-  await zk.getData('/app', { watch: (ev) => resolveFired(ev) });
-  await other.setData('/app', 'y');
-  expect((await fired).type).toBe('dataChanged');
+  await watchedWrite(zk, other);
   expect((await zk.getData('/app')).data.toString()).toBe('y');
 }
 

@@ -1,12 +1,13 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { connect, ConnectionLossError, op, type Client, type SessionState, type WatchEvent } from '../../core/index.js';
+import { connect, ConnectionLossError, op, type Client, type SessionState } from '../../core/index.js';
 import { namespaceKeys } from '../../core/redis/keys.js';
 import { ScriptRunner } from '../../core/redis/script-runner.js';
 import { loadLibrary, loadScripts } from '../../core/redis/scripts.js';
 import { startRedis, waitForReplication, type RedisServer } from '../faults/index.js';
 import { testNamespace } from '../namespace.js';
 import { useCleanups } from './later.js';
+import { watchedWrite, watchOnce } from './watch-once.js';
 
 /**
  * How the scripts run: as functions of corral's library (Redis 7+), loaded by the first
@@ -32,12 +33,7 @@ async function libraries(redis: RedisServer): Promise<string[]> {
 
 /** Writes of every kind, a watch, reads and a session's end: the scripts' behaviour, end to end. */
 async function exercise(zk: Client, other: Client): Promise<void> {
-  await zk.create('/app', 'x');
-  let fired: (ev: WatchEvent) => void = () => undefined;
-  const event = new Promise<WatchEvent>((resolve) => (fired = resolve));
-  await zk.getData('/app', { watch: (ev) => fired(ev) });
-  await other.setData('/app', 'y');
-  expect((await event).type).toBe('dataChanged');
+  await watchedWrite(zk, other);
   await other.create('/app/e', '', { mode: 'ephemeral' });
   const seq = await zk.multi([op.create('/app/q-', 'a', { mode: 'persistent_sequential' }), op.setData('/app', 'z')]);
   expect(seq[0].type).toBe('create');
@@ -104,9 +100,8 @@ describe('Redis scripts as functions', () => {
     const zk = later(await connect({ redis: redis.url }, { namespace: ns, logger: quiet }), (z) => z.close());
     const other = later(await connect({ redis: redis.url }, { namespace: ns, logger: quiet }), (z) => z.close());
     await zk.create('/app', 'x');
-    let fired: (ev: WatchEvent) => void = () => undefined;
-    const event = new Promise<WatchEvent>((resolve) => (fired = resolve));
-    await zk.getData('/app', { watch: (ev) => fired(ev) });
+    const w = watchOnce();
+    await zk.getData('/app', { watch: w.watch });
     const session = other.sessionId;
 
     await redis.command(['FUNCTION', 'FLUSH']);
@@ -124,7 +119,7 @@ describe('Redis scripts as functions', () => {
     }
     expect(await libraries(redis)).toEqual([loadLibrary().name]);
     expect(other.sessionId).toBe(session);
-    const ev = await event;
+    const ev = await w.fired;
     expect(ev.type).toBe('dataChanged');
     expect((await zk.getData('/app')).data.toString()).toBe('y');
   });

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { connect, op, StoreFullError, SystemError, type Client, type SessionState, type WatchEvent } from '../../core/index.js';
+import { connect, op, StoreFullError, SystemError, type Client, type SessionState } from '../../core/index.js';
 import { LeaderLatch, Mutex, runAsLeader } from '../../recipes/index.js';
 import { checkTreeInvariants } from '../conformance/invariants.js';
 import { startRedis, type RedisServer } from '../faults/index.js';
 import { testNamespace } from '../namespace.js';
 import { useCleanups } from './later.js';
+import { watchOnce } from './watch-once.js';
 
 /**
  * Redis at its memory limit. With `noeviction`, a full Redis refuses what would use more
@@ -29,12 +30,6 @@ async function fullableRedis(name: string): Promise<{ redis: RedisServer; open: 
   const redis = later(await startRedis({ args: ['--maxmemory-policy', 'noeviction'] }), (r) => r.stop());
   const ns = testNamespace(name);
   return { redis, open: () => connect({ redis: redis.url }, { namespace: ns, logger: quiet, sessionTimeoutMs: SESSION_MS }) };
-}
-
-function watchOnce(): { watch: (ev: WatchEvent) => void; fired: Promise<WatchEvent> } {
-  let watch: (ev: WatchEvent) => void = () => undefined;
-  const fired = new Promise<WatchEvent>((resolve) => (watch = resolve));
-  return { watch, fired };
 }
 
 async function expectRefused(write: Promise<unknown>): Promise<void> {
