@@ -86,9 +86,12 @@ local function numChildrenOf(path, cv)
   return redis.call('ZCARD', childKey(path))
 end
 
---- A znode's Stat as the client's 10-field reply: cz mz pz ct mt v cv owner dataLength numChildren.
+--- A znode's Stat as the client's 10-field reply: cz mz pz ct mt v cv owner dataLength
+--- numChildren; nil when there is no such znode (every znode's hash has cz, so the HMGET
+--- answers that too: an EXISTS first would be one more command per read).
 local function statOf(path)
   local f = redis.call('HMGET', nodeKey(path), 'cz', 'mz', 'pz', 'ct', 'mt', 'v', 'cv', 'o')
+  if not f[1] then return nil end
   local cz, ct, cv = tonumber(f[1]), tonumber(f[4]), tonumber(f[7]) or 0
   return { cz, tonumber(f[2]) or cz, tonumber(f[3]) or cz, ct, tonumber(f[5]) or ct,
     tonumber(f[6]) or 0, cv, f[8] or '', redis.call('HSTRLEN', nodeKey(path), 'd'), numChildrenOf(path, cv) }

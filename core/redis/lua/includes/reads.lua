@@ -24,9 +24,12 @@ end
 --- Runs the ops in ARGV from index `from` to the end, for session `session` ('' for none),
 --- at this point of the total order: one reply per op, then the zxid they ran at and the
 --- zxid of the last event message sent to the session by then (see reads-3.lua).
-local function runReads(from, zxidKey, sessionsKey, recursiveKey, session)
-  R_SESSIONS, R_RECURSIVE, sid, live = sessionsKey, recursiveKey, session, nil
-  local zxid = tonumber(redis.call('GET', zxidKey) or '0')
+--- A caller that already knows the zxid counter and whether the session is live (the
+--- multi script, whose writes just read both) passes them as `zxidNow` and `liveNow`:
+--- reads riding behind writes cost no second look at either.
+local function runReads(from, zxidKey, sessionsKey, recursiveKey, session, zxidNow, liveNow)
+  R_SESSIONS, R_RECURSIVE, sid, live = sessionsKey, recursiveKey, session, liveNow
+  local zxid = zxidNow or tonumber(redis.call('GET', zxidKey) or '0')
   local replies = {}
   local i = from
   while i <= #ARGV do
@@ -44,12 +47,15 @@ local function runReads(from, zxidKey, sessionsKey, recursiveKey, session)
         reply[3] = nc
       end
     else
-      local stat
-      if redis.call('EXISTS', nodeKey(path)) == 1 then stat = statOf(path)
-      elseif path == '/' then stat = rootStatDefault() end
+      local stat = statOf(path)
+      if stat == nil and path == '/' then stat = rootStatDefault() end
       if stat ~= nil then
         for _, x in ipairs(stat) do reply[#reply + 1] = x end
-        if t == 'c' then
+        -- No child list to read when the Stat counts none (a lock's or an election's
+        -- contender, any ephemeral): one command fewer for the commonest child watch.
+        if (t == 'c' or t == 'p') and stat[10] == 0 then
+          reply[#reply + 1] = 0
+        elseif t == 'c' then
           reply[#reply + 1] = 0
           for _, name in ipairs(redis.call('ZRANGEBYLEX', childKey(path), '-', '+')) do reply[#reply + 1] = name end
         elseif t == 'p' then
