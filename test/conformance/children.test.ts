@@ -49,6 +49,28 @@ describe.each(harnesses)('getChildren and paging — $name', (harness) => {
     expect(await a.getChildren('/q', { limit: 100 })).toMatchObject({ children: ['a', 'c', 'e'] });
   });
 
+  it('a znode whose children all went lists none, plain and paged, and lists again once one comes', async () => {
+    const a = await ctx.client();
+    await a.create('/gone');
+    expect(await a.getChildren('/gone', { limit: 1 })).toMatchObject({ children: [], stat: { numChildren: 0, cversion: 0 } });
+    await a.create('/gone/x');
+    await a.create('/gone/y');
+    await a.delete('/gone/x');
+    await a.delete('/gone/y');
+    for (const opts of [{}, { limit: 1 }, { limit: 5, after: 'a' }]) {
+      const r = await a.getChildren('/gone', opts);
+      expect(r.children).toEqual([]);
+      expect(r.next).toBeUndefined();
+      expect(r.stat).toMatchObject({ numChildren: 0, cversion: 4 });
+    }
+    await a.create('/gone/z');
+    expect(await a.getChildren('/gone')).toMatchObject({ children: ['z'], stat: { numChildren: 1, cversion: 5 } });
+    expect(await a.getChildren('/gone', { limit: 1 })).toMatchObject({ children: ['z'] });
+    // The root lists its children whether or not anything ever wrote it.
+    expect((await a.getChildren('/')).children).toContain('gone');
+    expect((await a.getChildren('/', { limit: 1000 })).children).toContain('gone');
+  });
+
   it('a paged read can arm a child watch like a plain one', async () => {
     const a = await ctx.client();
     const b = await ctx.client();
