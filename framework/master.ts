@@ -699,7 +699,7 @@ export class Master extends EventEmitter<MasterEvents> {
         // Redis is full: what was not moved yet is moved on a later try (a dead worker's
         // tasks must not wait for the next election's rebuild).
         if (moved > 0) this.emit('reclaimed', { worker: w, tasks: moved });
-        setTimeout(() => void this.reclaim(zk, w), this.storeFull()).unref();
+        this.retryWhenRoom(() => true, () => this.reclaim(zk, w));
       }
       this.emitUnlessSession(err);
     } finally {
@@ -709,11 +709,16 @@ export class Master extends EventEmitter<MasterEvents> {
 
   /** A task whose record cannot be read gets a failed status instead of blocking the queue. */
   private async failMalformed(zk: Client, t: string, err: unknown): Promise<void> {
+    const q = this.queued.get(t);
     const status: StatusRecord = { id: t, state: 'failed', attempts: 0, submittedAt: 0, finishedAt: Date.now(), error: toTaskError(err) };
     try {
       await zk.multi([statusOp(status, 0), op.delete(taskPath(t))]);
       this.queued.delete(t); // our own delete: not echoed on the /tasks stream
     } catch (e) {
+      // Redis is full: try again after a pause. Nothing else would: a task without a
+      // record is never scheduled, so no round comes back to it (until the next election).
+      // A rebuild meanwhile makes a new picture, which fails the task itself.
+      if (e instanceof StoreFullError) this.retryWhenRoom(() => this.queued.get(t) === q, () => this.failMalformed(zk, t, err));
       this.emitUnlessStale(e);
     }
   }
@@ -739,8 +744,26 @@ export class Master extends EventEmitter<MasterEvents> {
         await zk.delete(cancelPath(t));
       }
     } catch (err) {
+      // Redis is full: try again after a pause, while the request stands (the next round
+      // would too, but with every worker busy or none registered no round comes).
+      if (err instanceof StoreFullError) {
+        const cancels = this.cancels;
+        this.retryWhenRoom(() => this.cancels === cancels && cancels.has(t), () => this.settleCancel(zk, t));
+      }
       this.emitUnlessStale(err);
     }
+  }
+
+  /**
+   * After a write Redis refused for lack of memory, runs `retry` once the pause is over,
+   * if `still()` says it is still wanted then (a rebuild since makes a new picture that
+   * does the work itself).
+   */
+  private retryWhenRoom(still: () => boolean, retry: () => Promise<void>): void {
+    setTimeout(() => {
+      if (this.closing || !still()) return;
+      void retry();
+    }, this.storeFull()).unref();
   }
 
   /** Redis refused writes for lack of memory: the pause before trying again, reported. */
