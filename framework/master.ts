@@ -597,7 +597,7 @@ export class Master extends EventEmitter<MasterEvents> {
         // Refused picks are free again: at once, or, when Redis refused them for lack of
         // memory, after a pause that grows while it stays full (not a round per turn).
         if (full) {
-          setTimeout(() => this.kick.kick(), this.storeFull()).unref();
+          this.retryWhenRoom(() => this.kick.kick());
         } else {
           if (count > 0) this.fullPause = 0;
           if (count < results.length) this.kick.kick();
@@ -699,7 +699,7 @@ export class Master extends EventEmitter<MasterEvents> {
         // Redis is full: what was not moved yet is moved on a later try (a dead worker's
         // tasks must not wait for the next election's rebuild).
         if (moved > 0) this.emit('reclaimed', { worker: w, tasks: moved });
-        this.retryWhenRoom(() => true, () => this.reclaim(zk, w));
+        this.retryWhenRoom(() => this.reclaim(zk, w));
       }
       this.emitUnlessSession(err);
     } finally {
@@ -718,7 +718,7 @@ export class Master extends EventEmitter<MasterEvents> {
       // Redis is full: try again after a pause. Nothing else would: a task without a
       // record is never scheduled, so no round comes back to it (until the next election).
       // A rebuild meanwhile makes a new picture, which fails the task itself.
-      if (e instanceof StoreFullError) this.retryWhenRoom(() => this.queued.get(t) === q, () => this.failMalformed(zk, t, err));
+      if (e instanceof StoreFullError) this.retryWhenRoom(() => this.failMalformed(zk, t, err), () => this.queued.get(t) === q);
       this.emitUnlessStale(e);
     }
   }
@@ -748,18 +748,18 @@ export class Master extends EventEmitter<MasterEvents> {
       // would too, but with every worker busy or none registered no round comes).
       if (err instanceof StoreFullError) {
         const cancels = this.cancels;
-        this.retryWhenRoom(() => this.cancels === cancels && cancels.has(t), () => this.settleCancel(zk, t));
+        this.retryWhenRoom(() => this.settleCancel(zk, t), () => this.cancels === cancels && cancels.has(t));
       }
       this.emitUnlessStale(err);
     }
   }
 
   /**
-   * After a write Redis refused for lack of memory, runs `retry` once the pause is over,
-   * if `still()` says it is still wanted then (a rebuild since makes a new picture that
-   * does the work itself).
+   * After a write Redis refused for lack of memory, runs `retry` once the pause is over
+   * (unless the master is closing, or `still()` says it is no longer wanted: a rebuild since
+   * makes a new picture that does the work itself).
    */
-  private retryWhenRoom(still: () => boolean, retry: () => Promise<void>): void {
+  private retryWhenRoom(retry: () => unknown, still: () => boolean = () => true): void {
     setTimeout(() => {
       if (this.closing || !still()) return;
       void retry();

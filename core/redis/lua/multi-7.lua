@@ -670,8 +670,8 @@ local function main()
   numText, parents, parentOrder, ABSENT = {}, nil, nil, { exists = false }
   local k = tonumber(ARGV[3])
   local replies = sessionRefused(k)
-  local refused = replies ~= nil
-  if not replies then
+  local live = replies == nil
+  if live then
     replies = {}
     for j = 1, k do replies[j] = multiReply(tonumber(ARGV[2 + 2 * j]), ARGV[3 + 2 * j]) end
     flushParents()
@@ -679,6 +679,6 @@ local function main()
   end
   -- Reads queued behind the multis, after their events (so their reply accounts for them).
   local from = 4 + 2 * k
-  if #ARGV >= from then replies[k + 1] = runReads(from, K_ZXID, K_SESSIONS, K_RECURSIVE, sid, currentZxid(), not refused) end
+  if #ARGV >= from then replies[k + 1] = runReads(from, K_ZXID, K_SESSIONS, K_RECURSIVE, sid, currentZxid(), live) end
   return replies
 end
